@@ -1,0 +1,289 @@
+"""Face geometry on 68×3 landmarks: rigid pose, expression, mouth/eye features, crop alignment.
+
+Conventions (used by every stage):
+
+* Landmarks are the iBUG-68 points (0–16 jaw, 17–26 brows, 27–35 nose, 36–47 eyes,
+  48–59 outer lips, 60–67 inner lips) as a ``(..., 68, 3)`` float array: x to the image's
+  right, y down, z away from the camera, all in pixels of the image they came from.
+* The **canonical frame** is a frontal, pose-free face centred on its centroid and scaled so
+  that the outer eye corners (36, 45) are one unit apart. Distances measured there are
+  scale-free ("inter-ocular units").
+* A :class:`Pose` maps canonical points into an image: ``X_img = s · X_can · Rᵀ + τ``.
+
+Paper eq. 1 writes keypoints as ``C = c·R + τ + ε``. We keep the expression ε *inside* the
+rotation, in the canonical frame: ``C = s·(c + ε)·Rᵀ + τ``. Then ε is pose-free and eq. 2 —
+the reference's pose (R̄, τ̄) and expression ε̄ applied to the portrait's canonical points c —
+is :func:`apply_style`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+N_POINTS = 68
+
+# iBUG-68 index groups (subject's right = image left).
+JAW = tuple(range(0, 17))
+RIGHT_BROW = tuple(range(17, 22))
+LEFT_BROW = tuple(range(22, 27))
+NOSE = tuple(range(27, 36))
+RIGHT_EYE = tuple(range(36, 42))
+LEFT_EYE = tuple(range(42, 48))
+OUTER_LIPS = tuple(range(48, 60))
+INNER_LIPS = tuple(range(60, 68))
+MOUTH = OUTER_LIPS + INNER_LIPS
+
+# Points that move with the skull and (almost) not with expression: nose, eye corners and the
+# top of the jaw line. The rigid pose is fitted on these only, so a wide-open mouth or raised
+# brows do not tilt the estimated head.
+RIGID = NOSE + (36, 39, 42, 45) + (0, 1, 15, 16)
+
+# Semantic polylines of the "facial map" (paper §3.4): consecutive points joined per group.
+FACIAL_MAP_LINES: tuple[tuple[tuple[int, ...], bool], ...] = (
+    (JAW, False),
+    (RIGHT_BROW, False),
+    (LEFT_BROW, False),
+    (tuple(range(27, 31)), False),
+    (tuple(range(30, 36)) + (30,), False),
+    (RIGHT_EYE, True),
+    (LEFT_EYE, True),
+    (OUTER_LIPS, True),
+    (INNER_LIPS, True),
+)
+
+
+@lru_cache(maxsize=1)
+def canonical_face() -> np.ndarray:
+    """The canonical mean face, ``68×3`` float64, frontal, in inter-ocular units.
+
+    Built from MediaPipe's canonical face model through the 468→68 table by
+    ``python -m talkinghead.face.make_canonical`` and shipped as package data.
+    """
+    with resources.files("talkinghead.data").joinpath("canonical_face_68.npy").open("rb") as fh:
+        face = np.load(fh).astype(np.float64)
+    if face.shape != (N_POINTS, 3):
+        raise RuntimeError(f"canonical_face_68.npy has shape {face.shape}, expected (68, 3)")
+    face.setflags(write=False)
+    return face
+
+
+def normalise_canonical(points: np.ndarray) -> np.ndarray:
+    """Centre ``68×3`` points on their centroid and scale them to unit outer-eye-corner distance."""
+    p = np.asarray(points, dtype=np.float64)
+    p = p - p.mean(axis=0)
+    return p / np.linalg.norm(p[45] - p[36])
+
+
+# ---------------------------------------------------------------------------------------------
+# Rigid pose
+
+
+@dataclass(frozen=True)
+class Pose:
+    """Similarity transform from the canonical frame into an image: ``X = s·X_can·Rᵀ + τ``."""
+
+    rotation: np.ndarray  # 3×3, orthonormal, det +1
+    translation: np.ndarray  # 3, image pixels
+    scale: float  # pixels per inter-ocular unit
+
+    def apply(self, canonical_points: np.ndarray) -> np.ndarray:
+        """Canonical ``(...,68,3)`` → image."""
+        return self.scale * np.asarray(canonical_points) @ self.rotation.T + self.translation
+
+    def invert(self, image_points: np.ndarray) -> np.ndarray:
+        """Image ``(...,68,3)`` → canonical (the pose removed)."""
+        return (np.asarray(image_points) - self.translation) @ self.rotation / self.scale
+
+    def angles(self) -> tuple[float, float, float]:
+        """(yaw, pitch, roll) in degrees; see :func:`rotation_to_angles`."""
+        return rotation_to_angles(self.rotation)
+
+    @staticmethod
+    def from_angles(
+        yaw: float, pitch: float, roll: float, *, translation: np.ndarray, scale: float
+    ) -> Pose:
+        return Pose(angles_to_rotation(yaw, pitch, roll), np.asarray(translation, dtype=np.float64), float(scale))
+
+
+def angles_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """``R = Rz(roll)·Ry(yaw)·Rx(pitch)``, angles in degrees.
+
+    With x right, y down, z away from the camera: positive yaw turns the nose toward the
+    image's left, positive pitch tilts the nose up, positive roll turns the face clockwise
+    on screen.
+    """
+    y, p, r = np.deg2rad([yaw, pitch, roll])
+    rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
+    ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
+    rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def rotation_to_angles(rotation: np.ndarray) -> tuple[float, float, float]:
+    """Inverse of :func:`angles_to_rotation`: (yaw, pitch, roll) in degrees."""
+    r = np.asarray(rotation, dtype=np.float64)
+    yaw = np.arcsin(np.clip(-r[2, 0], -1.0, 1.0))
+    pitch = np.arctan2(r[2, 1], r[2, 2])
+    roll = np.arctan2(r[1, 0], r[0, 0])
+    return float(np.rad2deg(yaw)), float(np.rad2deg(pitch)), float(np.rad2deg(roll))
+
+
+def umeyama(src: np.ndarray, dst: np.ndarray, *, with_scale: bool = True) -> tuple[float, np.ndarray, np.ndarray]:
+    """Least-squares similarity ``dst ≈ s·src·Rᵀ + t`` (Umeyama 1991). Returns ``(s, R, t)``.
+
+    ``src`` and ``dst`` are ``N×D`` with N ≥ D. R is a proper rotation (det +1).
+    """
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    if src.shape != dst.shape or src.ndim != 2:
+        raise ValueError(f"umeyama needs two N×D arrays of one shape, got {src.shape} and {dst.shape}")
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    xs, xd = src - mu_s, dst - mu_d
+    cov = xd.T @ xs / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    d = np.ones(len(sig))
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1.0
+    rot = u @ np.diag(d) @ vt
+    var_s = (xs**2).sum() / len(src)
+    scale = float((sig * d).sum() / var_s) if with_scale else 1.0
+    t = mu_d - scale * rot @ mu_s
+    return scale, rot, t
+
+
+def fit_pose(points: np.ndarray, canonical: np.ndarray | None = None) -> Pose:
+    """Rigid pose of one ``68×3`` face: Umeyama of the canonical face's :data:`RIGID` points."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape != (N_POINTS, 3):
+        raise ValueError(f"fit_pose needs 68×3 landmarks, got {points.shape}")
+    if not np.isfinite(points).all():
+        raise ValueError("fit_pose got non-finite landmarks")
+    can = canonical_face() if canonical is None else canonical
+    idx = list(RIGID)
+    s, rot, t = umeyama(can[idx], points[idx])
+    return Pose(rot, t, s)
+
+
+def expression(points: np.ndarray, pose: Pose, canonical: np.ndarray | None = None) -> np.ndarray:
+    """Paper eq. 1 residual ε: the face in the canonical frame minus the canonical face."""
+    can = canonical_face() if canonical is None else canonical
+    return pose.invert(points) - can
+
+
+def apply_style(identity_canonical: np.ndarray, pose: Pose, expression_delta: np.ndarray) -> np.ndarray:
+    """Paper eq. 2: ``C̄ = s̄·(c + ε̄)·R̄ᵀ + τ̄`` — a portrait's canonical points ``c`` wearing a
+    reference's pose and (identity-relative) expression. Shapes ``(...,68,3)``."""
+    return pose.apply(np.asarray(identity_canonical) + np.asarray(expression_delta))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scale-free features (computed in the canonical frame; also valid on any similarity-normalised
+# points because every feature is a ratio of distances).
+
+
+def _dist(points: np.ndarray, i: int, j: int) -> np.ndarray:
+    return np.linalg.norm(points[..., i, :] - points[..., j, :], axis=-1)
+
+
+@dataclass(frozen=True)
+class MouthFeatures:
+    """Mouth shape in inter-ocular units; arrays of the input's batch shape."""
+
+    opening: np.ndarray  # inner-lip gap, mean of pairs (61,67), (62,66), (63,65)
+    width: np.ndarray  # outer mouth corners 48–54
+    inner_width: np.ndarray  # inner corners 60–64
+    roundness: np.ndarray  # opening / inner_width: an "O" is tall and narrow, an "R" wide
+    lip_thickness: np.ndarray  # upper (51–62) + lower (57–66) lip: small when lips are pressed
+
+    def as_array(self) -> np.ndarray:
+        """``(..., 5)`` in field order."""
+        return np.stack([self.opening, self.width, self.inner_width, self.roundness, self.lip_thickness], -1)
+
+
+def mouth_features(points: np.ndarray) -> MouthFeatures:
+    """Scale-free mouth features of ``(...,68,3)`` landmarks (any pose: uses 3-D distances
+    divided by the outer-eye-corner distance)."""
+    p = np.asarray(points, dtype=np.float64)
+    iod = np.maximum(_dist(p, 36, 45), 1e-9)
+    opening = (_dist(p, 61, 67) + _dist(p, 62, 66) + _dist(p, 63, 65)) / 3.0 / iod
+    width = _dist(p, 48, 54) / iod
+    inner_width = _dist(p, 60, 64) / iod
+    thickness = (_dist(p, 51, 62) + _dist(p, 57, 66)) / iod
+    return MouthFeatures(opening, width, inner_width, opening / np.maximum(inner_width, 1e-6), thickness)
+
+
+def eye_openness(points: np.ndarray) -> np.ndarray:
+    """Eye aspect ratio (Soukupová & Čech 2016) of each eye, ``(..., 2)``: (right, left).
+
+    About 0.25–0.35 for an open eye, under 0.1 for a closed one.
+    """
+    p = np.asarray(points, dtype=np.float64)
+
+    def ear(a: int) -> np.ndarray:  # a = first index of the 6-point eye contour
+        v = _dist(p, a + 1, a + 5) + _dist(p, a + 2, a + 4)
+        return v / np.maximum(2.0 * _dist(p, a, a + 3), 1e-9)
+
+    return np.stack([ear(36), ear(42)], -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Crop alignment
+
+
+@dataclass(frozen=True)
+class CropSpec:
+    """Where the face lands in an aligned square crop."""
+
+    size: int = 512  # output side in pixels
+    eye_distance: float = 0.27  # outer eye-corner distance as a fraction of the side
+    eye_y: float = 0.42  # height of the eye centre as a fraction of the side
+
+
+def crop_transform(points: np.ndarray, spec: CropSpec = CropSpec()) -> np.ndarray:
+    """2×3 similarity (image → crop) that levels the eyes and centres the face."""
+    p = np.asarray(points, dtype=np.float64)[:, :2]
+    eye_r, eye_l = p[list(RIGHT_EYE)].mean(0), p[list(LEFT_EYE)].mean(0)
+    d = eye_l - eye_r
+    angle = np.arctan2(d[1], d[0])
+    iod = np.linalg.norm(p[45] - p[36])
+    if not np.isfinite(iod) or iod < 2.0:
+        raise ValueError("face too small to align (eyes under 2 px apart)")
+    scale = spec.eye_distance * spec.size / iod
+    c, s = np.cos(-angle) * scale, np.sin(-angle) * scale
+    rot = np.array([[c, -s], [s, c]])
+    centre = (eye_r + eye_l) / 2.0
+    target = np.array([0.5 * spec.size, spec.eye_y * spec.size])
+    return np.hstack([rot, (target - rot @ centre)[:, None]])
+
+
+def invert_affine(m: np.ndarray) -> np.ndarray:
+    """Inverse of a 2×3 affine matrix."""
+    full = np.vstack([np.asarray(m, dtype=np.float64), [0.0, 0.0, 1.0]])
+    return np.linalg.inv(full)[:2]
+
+
+def transform_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Apply a 2×3 affine to ``(...,N,2|3)`` points; z is scaled by the transform's scale."""
+    p = np.asarray(points, dtype=np.float64)
+    m = np.asarray(m, dtype=np.float64)
+    xy = p[..., :2] @ m[:, :2].T + m[:, 2]
+    if p.shape[-1] == 2:
+        return xy
+    scale = np.sqrt(abs(np.linalg.det(m[:, :2])))
+    return np.concatenate([xy, p[..., 2:3] * scale], -1)
+
+
+def align_face(image: np.ndarray, points: np.ndarray, spec: CropSpec = CropSpec()) -> tuple[np.ndarray, np.ndarray]:
+    """Crop ``image`` (H×W×3 uint8) to an aligned ``size²`` face. Returns ``(crop, M)`` with M the
+    2×3 image→crop transform (use :func:`invert_affine` to paste back)."""
+    import cv2
+
+    m = crop_transform(points, spec)
+    crop = cv2.warpAffine(
+        image, m, (spec.size, spec.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
+    )
+    return crop, m
