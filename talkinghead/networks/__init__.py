@@ -1,0 +1,1 @@
+"""Neural networks as plain ``nn.Module``s: tensors in, tensors out, no file I/O, no devices chosen."""

@@ -1,0 +1,342 @@
+"""End-to-end pipeline: portrait + audio + style clip → styled talking-head video (paper Fig. 2).
+
+One :class:`Pipeline` is built once with its models (landmarker, motion generator, renderer)
+and then serves any number of requests; each request works only on its own data and its own
+working directory, so concurrent requests never see each other's files or state.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from talkinghead import geometry, media, metrics
+from talkinghead.errors import InputError
+from talkinghead.face import get_landmarker
+from talkinghead.motion import audio_features, load_motion_generator
+from talkinghead.references import StyleAnalysis, StyleConfig, StyleReference, analyse_style
+from talkinghead.render import FrameTargets, Renderer, SourceFace
+from talkinghead.render.select import select_renderer
+from talkinghead.transfer import TransferConfig, TransferResult, transfer_style
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]  # (stage name, fraction of the whole request done)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Built once per process (models and devices)."""
+
+    renderer: str = "auto"  # "auto" | "warp" | "liveportrait"
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+    landmarks: str = "auto"  # landmark backend: "auto" | "mediapipe" | "fan"
+    max_audio_seconds: float = 30.0  # longer audio is trimmed with a warning
+    max_style_seconds: float = 30.0  # longer style clips are analysed up to this
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    """Per-request settings (what the UI and CLI expose)."""
+
+    fps: int = 25  # output frame rate
+    strength: float = 1.0  # style strength: 0 = no transfer, 1 = paper, >1 = exaggerated
+    head_motion: float = 1.0  # 0 = still head, 1 = the clip's head motion
+    blinks: bool = True  # blink with the clip's blink statistics
+    steps: int = 40  # style-transfer fine-tuning steps
+    seed: int = 0
+    output_size: int = 512  # longest side of the output video, pixels
+    side_by_side: bool = True  # also write style clip | result
+
+    def __post_init__(self) -> None:
+        if self.fps not in (24, 25, 30, 50, 60):
+            raise InputError(f"fps must be one of 24, 25, 30, 50, 60 (got {self.fps})")
+        if not 0.0 <= self.strength <= 3.0:
+            raise InputError(f"style strength must be between 0 and 3 (got {self.strength})")
+        if not 0.0 <= self.head_motion <= 2.0:
+            raise InputError(f"head motion must be between 0 and 2 (got {self.head_motion})")
+        if not 0 <= self.steps <= 500:
+            raise InputError(f"style-transfer steps must be between 0 and 500 (got {self.steps})")
+        if not 128 <= self.output_size <= 2048:
+            raise InputError(f"output size must be between 128 and 2048 pixels (got {self.output_size})")
+
+
+@dataclass
+class StylePreview:
+    """The "Analyse style" result: references and ISPs, before any audio is involved."""
+
+    style: StyleAnalysis
+    source: SourceFace
+    isps: list[np.ndarray]
+    timings: dict[str, float]
+    warnings: list[str]
+
+    @property
+    def references(self) -> list[StyleReference]:
+        return self.style.references
+
+
+@dataclass
+class GenerationResult:
+    """Everything one request produced."""
+
+    references: list[StyleReference]  # None, M, R, O
+    isps: list[np.ndarray]  # four 512² RGB images, same order
+    phi_mg: np.ndarray  # T×68×3 un-styled motion (canonical frame)
+    phi_styled: np.ndarray  # T×68×3 styled motion
+    phi_s: np.ndarray  # style clip motion at the output fps
+    pose_rotations: np.ndarray  # T×3×3 head rotation per output frame (crop frame)
+    eye_open: np.ndarray  # T blink schedule
+    video_path: Path  # H.264 + AAC mp4, the portrait talking
+    side_by_side_path: Path | None  # style clip | result
+    metrics: dict[str, dict[str, float]]  # "before"/"after": SLD, SLV, SMD (vs φ_s); "lipsync": ...
+    timings: dict[str, float]  # seconds per stage
+    renderer: str
+    fps: int
+    warnings: list[str] = field(default_factory=list)
+    transfer: TransferResult | None = None
+
+    def summary(self) -> dict:
+        """JSON-ready description (references, metrics, timings) without the arrays."""
+        return {
+            "renderer": self.renderer,
+            "fps": self.fps,
+            "frames": int(len(self.phi_styled)),
+            "video": str(self.video_path),
+            "side_by_side": str(self.side_by_side_path) if self.side_by_side_path else None,
+            "references": [
+                {
+                    "label": r.label,
+                    "frame_index": int(r.frame_index),
+                    "time": round(float(r.time), 3),
+                    "score": round(float(r.score), 4),
+                    "confidence": round(float(r.confidence), 3),
+                    "low_confidence": bool(r.low_confidence),
+                }
+                for r in self.references
+            ],
+            "metrics": self.metrics,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "warnings": list(self.warnings),
+        }
+
+
+def _resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("device 'cuda' was asked for but no CUDA GPU is available: use --device cpu")
+    return torch.device(name)
+
+
+class Pipeline:
+    """Models loaded once; :meth:`generate` per request."""
+
+    def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
+        self.config = config
+        self.device = _resolve_device(config.device)
+        self.landmarker = get_landmarker(backend=config.landmarks)
+        self.renderer: Renderer
+        self.renderer, self.renderer_reason = select_renderer(config.renderer, device=self.device)
+        self.motion_generator = load_motion_generator(device="cpu")
+        log.info("pipeline ready: renderer=%s (%s), device=%s", self.renderer.name, self.renderer_reason, self.device)
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def _portrait(self, portrait: str | Path | np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        image = media.load_image(portrait)
+        det = self.landmarker.detect(image)
+        warnings = []
+        if det.n_faces > 1:
+            warnings.append(
+                f"The portrait shows {det.n_faces} faces; the largest one is animated. "
+                "Crop the photo to one person for a cleaner result."
+            )
+        return image, det.points, warnings
+
+    def _audio(self, audio: str | Path | tuple[int, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+        if isinstance(audio, tuple):
+            rate, samples = audio
+            wav = media.load_audio_array(samples, rate)
+        else:
+            wav = media.load_audio(audio)
+        cap = self.config.max_audio_seconds
+        if len(wav) > cap * media.SAMPLE_RATE:
+            wav = wav[: int(cap * media.SAMPLE_RATE)]
+            return wav, [f"The audio is longer than {cap:g} s; only the first {cap:g} s are used."]
+        return wav, []
+
+    def _style(self, style: str | Path) -> StyleAnalysis:
+        return analyse_style(
+            style, config=StyleConfig(max_seconds=self.config.max_style_seconds), landmarker=self.landmarker
+        )
+
+    # -- stages -------------------------------------------------------------------------------
+
+    def analyse(
+        self, portrait: str | Path | np.ndarray, style: str | Path, progress: Progress | None = None
+    ) -> StylePreview:
+        """Style references (§3.2) and ISPs (§3.3) — the part of a request that needs no audio."""
+        report = progress or (lambda stage, frac: None)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        report("portrait", 0.0)
+        image, points, warnings = self._portrait(portrait)
+        source = self.renderer.prepare(image, points)
+        timings["portrait"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        report("style references", 0.05)
+        analysis = self._style(style)
+        timings["style_analysis"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        report("intermediate style patterns", 0.15)
+        isps = self.renderer.render_isps(source, [r.to_render() for r in analysis.references])
+        timings["isp"] = time.perf_counter() - t0
+        return StylePreview(analysis, source, isps, timings, warnings + list(analysis.warnings))
+
+    def generate(
+        self,
+        portrait: str | Path | np.ndarray,
+        audio: str | Path | tuple[int, np.ndarray],
+        style: str | Path,
+        options: RequestOptions = RequestOptions(),
+        *,
+        workdir: str | Path | None = None,
+        progress: Progress | None = None,
+        preview: StylePreview | None = None,
+    ) -> GenerationResult:
+        """Run one request. Files go to ``workdir`` (a new temporary folder when None)."""
+        report = progress or (lambda stage, frac: None)
+        out_dir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="talkinghead-"))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        wav, audio_warnings = self._audio(audio)  # cheap checks first: fail before the slow stages
+        pre = preview or self.analyse(portrait, style, progress=report)
+        timings = dict(pre.timings)
+        warnings = pre.warnings + audio_warnings
+        fps = options.fps
+
+        t0 = time.perf_counter()
+        report("audio to motion", 0.25)
+        feats = audio_features(wav, fps=fps)
+        n_frames = int(feats.shape[1])
+        timings["audio_to_motion"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        report("style transfer", 0.3)
+        phi_s = pre.style.phi_s(fps)
+        result = transfer_style(
+            self.motion_generator,
+            feats,
+            phi_s,
+            TransferConfig(
+                steps=options.steps, strength=options.strength, seed=options.seed, device=str(self.device)
+            ),
+        )
+        timings["style_transfer"] = time.perf_counter() - t0
+
+        rotations, translations, scales = pre.style.pose_track(
+            n_frames, fps, strength=options.head_motion, seed=options.seed
+        ).apply(pre.source.pose)
+        eye_open = pre.style.blink_schedule(n_frames, fps, seed=options.seed, enabled=options.blinks)
+        # The motion's expression, relative to the canonical face, on the portrait's own shape (eq. 2).
+        canonical = pre.source.identity[None] + (result.styled - geometry.canonical_face()[None])
+        targets = FrameTargets(
+            canonical=canonical,
+            rotation=rotations,
+            translation=translations,
+            scale=scales,
+            eye_open=eye_open,
+        )
+
+        t0 = time.perf_counter()
+        report("rendering", 0.4)
+        video_path = out_dir / "result.mp4"
+        refs = [r.to_render() for r in pre.style.references]
+        frames = self._render_frames(pre.source, targets, refs, options, report)
+        media.write_video(video_path, frames, fps, audio=wav[: int(round(n_frames / fps * media.SAMPLE_RATE))])
+        timings["render_and_encode"] = time.perf_counter() - t0
+
+        side_path = None
+        if options.side_by_side:
+            t0 = time.perf_counter()
+            report("side-by-side video", 0.9)
+            side_path = out_dir / "side_by_side.mp4"
+            self._side_by_side(style, video_path, side_path, fps, wav[: int(round(n_frames / fps * media.SAMPLE_RATE))])
+            timings["side_by_side"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        report("metrics", 0.97)
+        scores = {
+            "before": metrics.style_scores(result.unstyled, phi_s),
+            "after": metrics.style_scores(result.styled, phi_s),
+        }
+        timings["metrics"] = time.perf_counter() - t0
+        report("done", 1.0)
+        return GenerationResult(
+            references=pre.style.references,
+            isps=pre.isps,
+            phi_mg=result.unstyled,
+            phi_styled=result.styled,
+            phi_s=phi_s,
+            pose_rotations=rotations,
+            eye_open=eye_open,
+            video_path=video_path,
+            side_by_side_path=side_path,
+            metrics=scores,
+            timings=timings,
+            renderer=self.renderer.name,
+            fps=fps,
+            warnings=warnings,
+            transfer=result,
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _render_frames(
+        self,
+        source: SourceFace,
+        targets: FrameTargets,
+        refs: list,
+        options: RequestOptions,
+        report: Progress,
+        batch: int = 16,
+    ) -> Iterator[np.ndarray]:
+        from talkinghead.render.compose import paste_back
+
+        h, w = source.image.shape[:2]
+        k = options.output_size / max(h, w)
+        size = (max(2, int(round(w * k / 2)) * 2), max(2, int(round(h * k / 2)) * 2))
+        import cv2
+
+        n = len(targets)
+        for start in range(0, n, batch):
+            crops = self.renderer.render(source, targets[start : start + batch], refs)
+            for crop in crops:
+                full = paste_back(crop, source)
+                yield cv2.resize(full, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+            report("rendering", 0.4 + 0.5 * min(1.0, (start + batch) / n))
+
+    @staticmethod
+    def _side_by_side(style: str | Path, result_path: Path, out_path: Path, fps: int, wav: np.ndarray) -> None:
+        import cv2
+
+        clip = media.load_video(style, max_seconds=60)
+        result = media.load_video(result_path)
+        h = result.frames.shape[1]
+
+        def fit(frame: np.ndarray) -> np.ndarray:
+            fh, fw = frame.shape[:2]
+            return cv2.resize(frame, (max(2, int(round(fw * h / fh / 2)) * 2), h), interpolation=cv2.INTER_AREA)
+
+        n = len(result.frames)
+        # The style clip plays at its own speed next to the result, looping when shorter.
+        idx = (np.arange(n) / fps * clip.fps).astype(int) % len(clip.frames)
+        frames = (np.concatenate([fit(clip.frames[i]), result.frames[j]], axis=1) for j, i in enumerate(idx))
+        media.write_video(out_path, frames, fps, audio=wav)

@@ -1,0 +1,46 @@
+"""Renderer selection: ``auto`` uses ``liveportrait`` when its weights are present and verified,
+else the embedded ``warp`` renderer, and says which one runs and why."""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+
+from talkinghead.errors import InputError
+from talkinghead.render.base import Renderer
+
+log = logging.getLogger(__name__)
+
+RENDERERS = ("auto", "warp", "liveportrait")
+
+
+def _liveportrait_missing() -> list[str]:
+    from talkinghead import weights
+
+    return [spec.filename for spec in weights.specs("liveportrait") if not weights.available(spec.name)]
+
+
+def select_renderer(name: str = "auto", *, device: torch.device | str = "cpu") -> tuple[Renderer, str]:
+    """Build the renderer ``name`` ("auto" | "warp" | "liveportrait"). Returns ``(renderer, reason)``."""
+    if name not in RENDERERS:
+        raise InputError(f"unknown renderer {name!r}: choose one of {', '.join(RENDERERS)}")
+    device = torch.device(device)
+    if name in ("auto", "liveportrait"):
+        missing = _liveportrait_missing()
+        if not missing:
+            from talkinghead.render.liveportrait import LivePortraitRenderer
+
+            reason = "liveportrait weights present and verified"
+            log.info("renderer: liveportrait (%s)", reason)
+            return LivePortraitRenderer.from_registry(device=device), reason
+        fetch = "python -m talkinghead weights download liveportrait"
+        if name == "liveportrait":
+            raise InputError(f"the liveportrait renderer needs weights that are not here ({', '.join(missing)}): run `{fetch}`")
+        reason = f"liveportrait weights not found ({len(missing)} files missing; `{fetch}` fetches them), using warp"
+    else:
+        reason = "warp asked for"
+    from talkinghead.render.warp import WarpRenderer
+
+    log.info("renderer: warp (%s)", reason)
+    return WarpRenderer(device=device), reason

@@ -1,0 +1,250 @@
+"""Test-time style transfer (paper §4, eqs. 4–7): re-weight a per-request copy of the motion
+generator so its audio-driven motion φ_mg takes on the style of the clip's motion φ_s.
+
+The paper's pieces:
+
+* f — the style transfer network: an MLP on 204-d (68×3) frames with layers of 1024, 512 and
+  256 units (§4.1). "Mean features" are the mean of f over the frames of a sequence.
+* L_sc = ‖mean f(φ_mg) − mean f(φ_s)‖²  (eq. 4), the style constraint.
+* L_r = (‖∇_φ̂ f(φ̂)‖₂ − 1)²  with  φ̂ = γ·φ_s + (1−γ)·φ_mg  (eqs. 5–6), the regulariser.
+* L_transfer = L_mg + L_sc + L_r  (eq. 7).
+
+Choices the paper leaves open, made here:
+
+* **f is a critic** (WGAN-GP style). With a fixed random f, L_sc only matches random moments of
+  the two motions; as a critic f learns the features in which they differ most. Each step, f
+  takes one ascent step on ``L_sc − λ_r·L_r`` (maximise the gap under the gradient penalty of
+  eq. 5, which keeps f near 1-Lipschitz so the gap stays a meaningful distance), then the
+  generator copy takes one descent step on ``L_mg + L_sc``. f starts from a seeded
+  initialisation on every request.
+* **γ ~ U(0, 1)** per interpolated frame (as in WGAN-GP), frames of φ_s and φ_mg paired at
+  random, so the penalty covers the whole segment between the two motions.
+* **L_mg keeps the lip sync.** The motion generator's own training loss needs ground truth we
+  do not have at test time; here L_mg ties the fine-tuned motion to the un-styled motion
+  φ_mg⁰ in what carries the lip sync — the *timing*: each coordinate's trajectory, normalised
+  to zero mean and unit variance over time, must stay the same (so amplitude and shape are
+  free to change), and the mouth must stay as closed as it was in φ_mg⁰'s closed frames
+  (silences, m/b/p).
+* **Which weights move.** Only the generator's output layers (``style_parameters()`` when the
+  module provides it, else all parameters) — the audio encoder's features are computed once,
+  which keeps the transfer within a few seconds on a CPU.
+* **Strength** s scales the change the transfer makes: φ = φ_mg⁰ + s·(φ_ft − φ_mg⁰); 0 is no
+  transfer (exactly φ_mg⁰), 1 the paper, > 1 exaggerated.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from talkinghead import geometry
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Test-time style transfer settings (one request)."""
+
+    steps: int = 40  # generator-copy updates
+    lr: float = 1e-3  # Adam learning rate of the generator copy
+    critic_lr: float = 1e-3  # Adam learning rate of f
+    lambda_r: float = 1.0  # weight of L_r (eq. 5) in the critic's objective
+    lambda_mg: float = 1.0  # weight of L_mg (timing + closure) in eq. 7
+    gamma: float | None = None  # fixed γ of eq. 6; None draws γ ~ U(0,1) per frame
+    batch_frames: int = 128  # frames per sequence per step for f (subsampled for speed)
+    strength: float = 1.0  # 0 = no transfer, 1 = paper, >1 = exaggerated
+    seed: int = 0  # seeds f's initialisation, γ and frame sampling
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError(f"steps must be ≥ 0, got {self.steps}")
+        if self.strength < 0:
+            raise ValueError(f"strength must be ≥ 0, got {self.strength}")
+        if self.gamma is not None and not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+
+
+class StyleTransferNetwork(nn.Module):
+    """f(·) of §4.1: MLP 204 → 1024 → 512 → 256 applied frame by frame."""
+
+    def __init__(self, *, in_dim: int = 68 * 3, hidden: tuple[int, ...] = (1024, 512), out_dim: int = 256) -> None:
+        super().__init__()
+        dims = (in_dim, *hidden, out_dim)
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+            layers.append(nn.Linear(a, b))
+            if i < len(dims) - 2:
+                layers.append(nn.LeakyReLU(0.2))
+        self.mlp = nn.Sequential(*layers)
+
+    def forward(self, phi: torch.Tensor) -> torch.Tensor:
+        return self.mlp(phi)  # N×204 → N×256
+
+    def mean_features(self, phi: torch.Tensor) -> torch.Tensor:
+        return self.forward(phi).mean(0)  # N×204 → 256
+
+
+def constraint_loss(f: StyleTransferNetwork, phi_mg: torch.Tensor, phi_s: torch.Tensor) -> torch.Tensor:
+    """Paper eq. 4: L_sc = ‖mean f(φ_mg) − mean f(φ_s)‖²."""
+    return (f.mean_features(phi_mg) - f.mean_features(phi_s)).pow(2).sum()
+
+
+def regularisation_loss(
+    f: StyleTransferNetwork, phi_mg: torch.Tensor, phi_s: torch.Tensor, gamma: torch.Tensor
+) -> torch.Tensor:
+    """Paper eqs. 5–6: L_r = (‖∇_φ̂ f(φ̂)‖₂ − 1)², φ̂ = γ·φ_s + (1−γ)·φ_mg, averaged over frames.
+
+    f is vector-valued (256-d) and eq. 5 needs a scalar: we take f's projection on the current
+    direction u of the mean-feature gap (detached), the only direction in which L_sc = (u·gap)²
+    grows. Penalising that scalar's gradient keeps the critic 1-Lipschitz where it matters.
+    """
+    with torch.no_grad():
+        gap = f.mean_features(phi_mg) - f.mean_features(phi_s)  # 256
+        u = gap / (gap.norm() + 1e-12)
+    phi_hat = (gamma * phi_s + (1 - gamma) * phi_mg).detach().requires_grad_(True)  # N×204
+    out = (f(phi_hat) @ u).sum()
+    (grad,) = torch.autograd.grad(out, phi_hat, create_graph=True)  # N×204
+    return (grad.norm(dim=1) - 1).pow(2).mean()
+
+
+def _standardise(x: torch.Tensor) -> torch.Tensor:
+    """Each coordinate's trajectory over time (dim 0) to zero mean, unit variance."""
+    return (x - x.mean(0)) / (x.std(0) + 1e-4)
+
+
+def _mouth_opening(phi: torch.Tensor) -> torch.Tensor:
+    """Inner-lip gap of T×68×3 canonical motion (inter-ocular units), T."""
+    pairs = torch.tensor([[61, 67], [62, 66], [63, 65]])
+    return (phi[:, pairs[:, 0]] - phi[:, pairs[:, 1]]).norm(dim=-1).mean(-1)
+
+
+def motion_generator_loss(phi: torch.Tensor, phi0: torch.Tensor, closed: torch.Tensor) -> torch.Tensor:
+    """L_mg: keep φ_mg⁰'s timing (standardised trajectories) and its closed frames closed.
+
+    ``phi``/``phi0``: T×68×3; ``closed``: T bool, frames where φ_mg⁰'s mouth is shut.
+    """
+    t = phi.shape[0]
+    timing = (_standardise(phi.reshape(t, -1)) - _standardise(phi0.reshape(t, -1))).pow(2).mean()
+    if closed.any():
+        extra = torch.relu(_mouth_opening(phi[closed]) - _mouth_opening(phi0[closed]))
+        closure = extra.pow(2).mean() * 100.0  # inter-ocular units are small: ~0.1 is wide open
+    else:
+        closure = phi.new_zeros(())
+    return timing + closure
+
+
+@dataclass
+class TransferResult:
+    """What one transfer produced."""
+
+    styled: np.ndarray  # T×68×3 styled motion φ (canonical frame)
+    unstyled: np.ndarray  # T×68×3 φ_mg⁰ before transfer
+    losses: list[dict[str, float]] = field(default_factory=list)  # per step: sc, r, mg
+    seconds: float = 0.0
+
+
+def _style_parameters(module: nn.Module) -> list[nn.Parameter]:
+    getter = getattr(module, "style_parameters", None)
+    params = list(getter()) if callable(getter) else list(module.parameters())
+    if not params:
+        raise ValueError("the motion generator has no parameters to fine-tune")
+    return params
+
+
+def transfer_style(
+    generator: nn.Module,
+    features: torch.Tensor,
+    phi_s: np.ndarray,
+    config: TransferConfig = TransferConfig(),
+) -> TransferResult:
+    """Fine-tune a copy of ``generator`` so its motion for ``features`` takes on the style of ``phi_s``.
+
+    ``generator(features)`` must return 1×T×68×3 displacements from the canonical face (the
+    :mod:`talkinghead.motion` contract); ``phi_s`` is the style clip's T_s×68×3 motion in the same
+    canonical, identity-normalised space. The shared ``generator`` is never modified.
+    """
+    start = time.perf_counter()
+    device = torch.device(config.device)
+    phi_s = np.asarray(phi_s, dtype=np.float32)
+    if phi_s.ndim != 3 or phi_s.shape[1:] != (68, 3) or len(phi_s) < 2:
+        raise ValueError(f"phi_s must be T×68×3 with T ≥ 2, got {phi_s.shape}")
+    if not np.isfinite(phi_s).all():
+        raise ValueError("phi_s has non-finite values")
+
+    canonical = torch.as_tensor(geometry.canonical_face(), dtype=torch.float32, device=device)
+    gen = copy.deepcopy(generator).to(device).eval()  # per-request copy: the shared weights never change
+    for p in gen.parameters():
+        p.requires_grad_(False)
+    features = features.to(device)
+    with torch.no_grad():
+        phi0 = canonical + gen(features)[0]  # T×68×3, φ_mg⁰
+    t = phi0.shape[0]
+    result = TransferResult(styled=phi0.cpu().numpy(), unstyled=phi0.cpu().numpy())
+    if config.strength == 0.0 or config.steps == 0:
+        result.seconds = time.perf_counter() - start
+        return result
+
+    # Generator copy: only its style parameters move. Encoder features are cached if it offers it.
+    params = _style_parameters(gen)
+    for p in params:
+        p.requires_grad_(True)
+    encode = getattr(gen, "encode", None)
+    decode = getattr(gen, "decode", None)
+    cached = None
+    if callable(encode) and callable(decode):
+        with torch.no_grad():
+            cached = encode(features)
+
+    def forward() -> torch.Tensor:
+        disp = decode(cached) if cached is not None else gen(features)
+        return canonical + disp[0]  # T×68×3
+
+    g = torch.Generator(device="cpu").manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+    f = StyleTransferNetwork().to(device)
+    opt_g = torch.optim.Adam(params, lr=config.lr)
+    opt_f = torch.optim.Adam(f.parameters(), lr=config.critic_lr, betas=(0.5, 0.9))
+    target = torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1)  # T_s×204
+    closed = _mouth_opening(phi0) <= _mouth_opening(phi0).min() + 0.1 * (
+        _mouth_opening(phi0).max() - _mouth_opening(phi0).min()
+    )
+    n = min(config.batch_frames, t, len(target))
+
+    def sample() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        i_mg = torch.randint(0, t, (n,), generator=g)
+        i_s = torch.randint(0, len(target), (n,), generator=g)
+        gam = torch.rand(n, 1, generator=g) if config.gamma is None else torch.full((n, 1), config.gamma)
+        return i_mg.to(device), i_s.to(device), gam.to(device)
+
+    for _ in range(config.steps):
+        # Critic step: f maximises the gap L_sc under the gradient penalty L_r (eqs. 4–6).
+        i_mg, i_s, gam = sample()
+        with torch.no_grad():
+            phi = forward().reshape(t, -1)
+        l_sc = constraint_loss(f, phi[i_mg], target[i_s])
+        l_r = regularisation_loss(f, phi[i_mg], target[i_s], gam)
+        opt_f.zero_grad(set_to_none=True)
+        (-l_sc + config.lambda_r * l_r).backward()
+        opt_f.step()
+
+        # Generator step: eq. 7 with f fixed (L_r has no generator gradient: φ̂ is detached).
+        i_mg, i_s, _ = sample()
+        phi_full = forward()
+        l_sc_g = constraint_loss(f, phi_full.reshape(t, -1)[i_mg], target[i_s])
+        l_mg = motion_generator_loss(phi_full, phi0, closed)
+        opt_g.zero_grad(set_to_none=True)
+        (config.lambda_mg * l_mg + l_sc_g).backward()
+        opt_g.step()
+        result.losses.append({"sc": float(l_sc_g), "r": float(l_r), "mg": float(l_mg)})
+
+    with torch.no_grad():
+        phi_ft = forward()
+    styled = phi0 + config.strength * (phi_ft - phi0)
+    result.styled = styled.cpu().numpy()
+    result.seconds = time.perf_counter() - start
+    return result
