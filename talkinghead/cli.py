@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     module.add_arguments(sub_action.choices[known.command])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(module.run(args) or 0)
     except InputError as exc:

@@ -103,9 +103,7 @@ class Pose:
         return rotation_to_angles(self.rotation)
 
     @staticmethod
-    def from_angles(
-        yaw: float, pitch: float, roll: float, *, translation: np.ndarray, scale: float
-    ) -> Pose:
+    def from_angles(yaw: float, pitch: float, roll: float, *, translation: np.ndarray, scale: float) -> Pose:
         return Pose(angles_to_rotation(yaw, pitch, roll), np.asarray(translation, dtype=np.float64), float(scale))
 
 
@@ -283,7 +281,5 @@ def align_face(image: np.ndarray, points: np.ndarray, spec: CropSpec = CropSpec(
     import cv2
 
     m = crop_transform(points, spec)
-    crop = cv2.warpAffine(
-        image, m, (spec.size, spec.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
-    )
+    crop = cv2.warpAffine(image, m, (spec.size, spec.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
     return crop, m

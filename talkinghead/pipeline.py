@@ -54,6 +54,7 @@ class RequestOptions:
     seed: int = 0
     output_size: int = 512  # longest side of the output video, pixels
     side_by_side: bool = True  # also write style clip | result
+    renderer: str = "default"  # "default" (the pipeline's choice) or one of Pipeline.renderers
 
     def __post_init__(self) -> None:
         if self.fps not in (24, 25, 30, 50, 60):
@@ -77,6 +78,7 @@ class StylePreview:
     isps: list[np.ndarray]
     timings: dict[str, float]
     warnings: list[str]
+    renderer: str
 
     @property
     def references(self) -> list[StyleReference]:
@@ -145,6 +147,10 @@ class Pipeline:
         self.landmarker = get_landmarker(backend=config.landmarks)
         self.renderer: Renderer
         self.renderer, self.renderer_reason = select_renderer(config.renderer, device=self.device)
+        # Every renderer a request may pick; warp is always there (no weights needed).
+        self.renderers: dict[str, Renderer] = {self.renderer.name: self.renderer}
+        if "warp" not in self.renderers:
+            self.renderers["warp"] = select_renderer("warp", device=self.device)[0]
         self.motion_generator = load_motion_generator(device="cpu")
         log.info("pipeline ready: renderer=%s (%s), device=%s", self.renderer.name, self.renderer_reason, self.device)
 
@@ -180,16 +186,29 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------------------
 
+    def get_renderer(self, name: str = "default") -> Renderer:
+        if name == "default":
+            return self.renderer
+        if name not in self.renderers:
+            raise InputError(f"renderer {name!r} is not available here: choose one of {', '.join(self.renderers)}")
+        return self.renderers[name]
+
     def analyse(
-        self, portrait: str | Path | np.ndarray, style: str | Path, progress: Progress | None = None
+        self,
+        portrait: str | Path | np.ndarray,
+        style: str | Path,
+        progress: Progress | None = None,
+        *,
+        renderer: str = "default",
     ) -> StylePreview:
         """Style references (§3.2) and ISPs (§3.3) — the part of a request that needs no audio."""
         report = progress or (lambda stage, frac: None)
+        rend = self.get_renderer(renderer)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         report("portrait", 0.0)
         image, points, warnings = self._portrait(portrait)
-        source = self.renderer.prepare(image, points)
+        source = rend.prepare(image, points)
         timings["portrait"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         report("style references", 0.05)
@@ -197,9 +216,9 @@ class Pipeline:
         timings["style_analysis"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         report("intermediate style patterns", 0.15)
-        isps = self.renderer.render_isps(source, [r.to_render() for r in analysis.references])
+        isps = rend.render_isps(source, [r.to_render() for r in analysis.references])
         timings["isp"] = time.perf_counter() - t0
-        return StylePreview(analysis, source, isps, timings, warnings + list(analysis.warnings))
+        return StylePreview(analysis, source, isps, timings, warnings + list(analysis.warnings), rend.name)
 
     def generate(
         self,
@@ -217,7 +236,8 @@ class Pipeline:
         out_dir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="talkinghead-"))
         out_dir.mkdir(parents=True, exist_ok=True)
         wav, audio_warnings = self._audio(audio)  # cheap checks first: fail before the slow stages
-        pre = preview or self.analyse(portrait, style, progress=report)
+        pre = preview or self.analyse(portrait, style, progress=report, renderer=options.renderer)
+        rend = self.get_renderer(pre.renderer)
         timings = dict(pre.timings)
         warnings = pre.warnings + audio_warnings
         fps = options.fps
@@ -235,9 +255,7 @@ class Pipeline:
             self.motion_generator,
             feats,
             phi_s,
-            TransferConfig(
-                steps=options.steps, strength=options.strength, seed=options.seed, device=str(self.device)
-            ),
+            TransferConfig(steps=options.steps, strength=options.strength, seed=options.seed, device=str(self.device)),
         )
         timings["style_transfer"] = time.perf_counter() - t0
 
@@ -259,7 +277,7 @@ class Pipeline:
         report("rendering", 0.4)
         video_path = out_dir / "result.mp4"
         refs = [r.to_render() for r in pre.style.references]
-        frames = self._render_frames(pre.source, targets, refs, options, report)
+        frames = self._render_frames(rend, pre.source, targets, refs, options, report)
         media.write_video(video_path, frames, fps, audio=wav[: int(round(n_frames / fps * media.SAMPLE_RATE))])
         timings["render_and_encode"] = time.perf_counter() - t0
 
@@ -291,7 +309,7 @@ class Pipeline:
             side_by_side_path=side_path,
             metrics=scores,
             timings=timings,
-            renderer=self.renderer.name,
+            renderer=rend.name,
             fps=fps,
             warnings=warnings,
             transfer=result,
@@ -299,8 +317,9 @@ class Pipeline:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    @staticmethod
     def _render_frames(
-        self,
+        renderer: Renderer,
         source: SourceFace,
         targets: FrameTargets,
         refs: list,
@@ -317,7 +336,7 @@ class Pipeline:
 
         n = len(targets)
         for start in range(0, n, batch):
-            crops = self.renderer.render(source, targets[start : start + batch], refs)
+            crops = renderer.render(source, targets[start : start + batch], refs)
             for crop in crops:
                 full = paste_back(crop, source)
                 yield cv2.resize(full, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
@@ -340,3 +359,23 @@ class Pipeline:
         idx = (np.arange(n) / fps * clip.fps).astype(int) % len(clip.frames)
         frames = (np.concatenate([fit(clip.frames[i]), result.frames[j]], axis=1) for j, i in enumerate(idx))
         media.write_video(out_path, frames, fps, audio=wav)
+
+    @staticmethod
+    def grid_video(paths: list[Path], out_path: Path, *, labels: list[str] | None = None) -> Path:
+        """Results side by side in one video (the audio of the first), each labelled at the top."""
+        import cv2
+
+        clips = [media.load_video(p) for p in paths]
+        n = min(len(c.frames) for c in clips)
+        h = min(c.frames.shape[1] for c in clips)
+
+        def tile(frame: np.ndarray, label: str) -> np.ndarray:
+            fh, fw = frame.shape[:2]
+            out = cv2.resize(frame, (max(2, int(round(fw * h / fh / 2)) * 2), h), interpolation=cv2.INTER_AREA)
+            cv2.putText(out, label, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+            return out
+
+        names = labels or [p.stem for p in paths]
+        frames = (np.concatenate([tile(c.frames[i], names[k]) for k, c in enumerate(clips)], axis=1) for i in range(n))
+        media.write_video(out_path, frames, clips[0].fps, audio=clips[0].audio)
+        return out_path

@@ -176,7 +176,7 @@ def transfer_style(
     if not np.isfinite(phi_s).all():
         raise ValueError("phi_s has non-finite values")
 
-    canonical = torch.as_tensor(geometry.canonical_face(), dtype=torch.float32, device=device)
+    canonical = torch.tensor(np.array(geometry.canonical_face()), dtype=torch.float32, device=device)
     gen = copy.deepcopy(generator).to(device).eval()  # per-request copy: the shared weights never change
     for p in gen.parameters():
         p.requires_grad_(False)
@@ -240,7 +240,7 @@ def transfer_style(
         opt_g.zero_grad(set_to_none=True)
         (config.lambda_mg * l_mg + l_sc_g).backward()
         opt_g.step()
-        result.losses.append({"sc": float(l_sc_g), "r": float(l_r), "mg": float(l_mg)})
+        result.losses.append({"sc": l_sc_g.item(), "r": l_r.item(), "mg": l_mg.item()})
 
     with torch.no_grad():
         phi_ft = forward()

@@ -108,7 +108,7 @@ class WeightSpec:
         if self.sha256 is not None and not _SHA256_RE.fullmatch(self.sha256):
             raise ValueError(f"WeightSpec {self.name!r}: sha256 must be 64 lowercase hex digits")
         if self.key_prefix is not None and (not self.key_prefix or self.key_prefix.endswith(".")):
-            raise ValueError(f"WeightSpec {self.name!r}: key_prefix must be non-empty and without a final '.'")
+            raise ValueError(f"WeightSpec {self.name!r}: key_prefix must be non-empty, without a final '.'")
 
     @property
     def relative_local_path(self) -> str:
@@ -210,8 +210,8 @@ def _hub_endpoint() -> str:
     return constants.ENDPOINT
 
 
-def _hub_cache_dir() -> str:
-    # Read at call time: huggingface_hub reads $HF_HUB_CACHE once, at its import.
+def hub_cache_dir() -> str:
+    """The Hub cache folder. Read at call time: huggingface_hub reads $HF_HUB_CACHE once, at import."""
     from huggingface_hub import constants
 
     return constants.HF_HUB_CACHE
@@ -250,7 +250,7 @@ def hub_status() -> HubStatus:
     """
     global _hub_status
     with _hub_lock:
-        if _hub_status is None:
+        if True:
             _hub_status = _decide_hub_status()
             log.info("Hugging Face Hub: %s", _hub_status.reason)
         return _hub_status
@@ -264,7 +264,8 @@ def _decide_hub_status() -> HubStatus:
     start = time.monotonic()
     if _probe_hub(endpoint, PROBE_TIMEOUT_S):
         return HubStatus(True, f"{endpoint} reachable")
-    return HubStatus(False, f"{endpoint} unreachable (no answer within {time.monotonic() - start:.1f} s)")
+    elapsed = time.monotonic() - start
+    return HubStatus(False, f"{endpoint} unreachable (the probe failed after {elapsed:.1f} s)")
 
 
 def reset_hub_status() -> None:
@@ -278,15 +279,15 @@ def reset_hub_status() -> None:
 # Hashing with an in-process cache
 
 
-_sha_cache: dict[tuple[str, int, int], str] = {}
+_sha_cache: dict[tuple[str, int, int, int], str] = {}
 _sha_lock = threading.Lock()
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, streamed; remembered per (real path, mtime, size) in this process."""
+    """Hex sha256 of a file, streamed; remembered per (real path, inode, mtime, size) in this process."""
     real = os.path.realpath(path)
     st = os.stat(real)
-    key = (real, st.st_mtime_ns, st.st_size)
+    key = (real, st.st_ino, st.st_mtime_ns, st.st_size)
     with _sha_lock:
         cached = _sha_cache.get(key)
     if cached is not None:
@@ -353,7 +354,7 @@ def locate(
     from huggingface_hub import try_to_load_from_cache
 
     cached = try_to_load_from_cache(
-        spec.repo_id, spec.filename, cache_dir=_hub_cache_dir(), revision=spec.revision
+        spec.repo_id, spec.filename, cache_dir=hub_cache_dir(), revision=spec.revision
     )
     if isinstance(cached, str):  # None: not cached; _CACHED_NO_EXIST: known absent upstream
         return Located("cache", Path(cached))
@@ -365,7 +366,7 @@ def _not_found(spec: WeightSpec, local_dir: str | os.PathLike[str] | None, why: 
     return WeightsNotFound(
         f"weights {spec.name!r} not found: {spec.filename} (Hub repo {spec.repo_id}"
         f"{'@' + spec.revision if spec.revision else ''}) is neither at {local} nor in the Hub cache "
-        f"{_hub_cache_dir()}, and {why}. Fetch it with: python -m talkinghead weights download {spec.group} "
+        f"{hub_cache_dir()}, and {why}. Fetch it with: python -m talkinghead weights download {spec.group} "
         f"(on a machine with internet access), or copy the file to {local}."
     )
 
@@ -439,10 +440,8 @@ def split_by_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, 
     head = prefix + "."
     out = {k[len(head):]: v for k, v in tensors.items() if k.startswith(head)}
     if not out:
-        present = sorted({k.split(".", 1)[0] for k in tensors})
-        raise WeightsError(
-            f"no tensor key starts with {head!r}; top-level prefixes present: {', '.join(present[:12]) or '(none)'}"
-        )
+        present = ", ".join(sorted({k.split(".", 1)[0] for k in tensors})[:12]) or "(none)"
+        raise WeightsError(f"no tensor key starts with {head!r}; top-level prefixes present: {present}")
     return out
 
 
@@ -521,7 +520,8 @@ def load_module(
     """Resolve, verify and strictly load the registered weights into `module`; returns it in eval mode."""
     spec = get_spec(name_or_spec)
     tensors = load_tensors(spec, local_dir=local_dir, allow_download=allow_download)
-    where = f"weights {spec.name!r} ({spec.filename}{', prefix ' + spec.key_prefix if spec.key_prefix else ''})"
+    prefix = f", prefix {spec.key_prefix}" if spec.key_prefix else ""
+    where = f"weights {spec.name!r} ({spec.filename}{prefix})"
     return load_state_strict(module, tensors, source=where)
 
 

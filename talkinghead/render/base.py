@@ -73,9 +73,10 @@ class FrameTargets:
     @property
     def landmarks(self) -> np.ndarray:
         """B×68×3 posed target landmarks in crop pixels: ``s·X·Rᵀ + τ``."""
-        return self.scale[:, None, None] * np.einsum("bnj,bij->bni", self.canonical, self.rotation) + self.translation[
-            :, None, :
-        ]
+        return (
+            self.scale[:, None, None] * np.einsum("bnj,bij->bni", self.canonical, self.rotation)
+            + self.translation[:, None, :]
+        )
 
     def __getitem__(self, index: slice) -> FrameTargets:
         return FrameTargets(
@@ -120,7 +121,9 @@ class Renderer(Protocol):
         ...
 
 
-def prepare_source(image: np.ndarray, landmarks: np.ndarray, spec: geometry.CropSpec = geometry.CropSpec()) -> SourceFace:
+def prepare_source(
+    image: np.ndarray, landmarks: np.ndarray, spec: geometry.CropSpec = geometry.CropSpec()
+) -> SourceFace:
     """The renderer-independent part of :meth:`Renderer.prepare`: crop, crop landmarks, pose, identity."""
     crop, m = geometry.align_face(image, landmarks, spec)
     pts = geometry.transform_points(landmarks, m)

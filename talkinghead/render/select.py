@@ -36,7 +36,9 @@ def select_renderer(name: str = "auto", *, device: torch.device | str = "cpu") -
             return LivePortraitRenderer.from_registry(device=device), reason
         fetch = "python -m talkinghead weights download liveportrait"
         if name == "liveportrait":
-            raise InputError(f"the liveportrait renderer needs weights that are not here ({', '.join(missing)}): run `{fetch}`")
+            raise InputError(
+                f"the liveportrait renderer needs weights that are not here ({', '.join(missing)}): run `{fetch}`"
+            )
         reason = f"liveportrait weights not found ({len(missing)} files missing; `{fetch}` fetches them), using warp"
     else:
         reason = "warp asked for"

@@ -134,7 +134,10 @@ class Hourglass(nn.Module):
     def __init__(self, *, block_expansion: int, in_features: int, num_blocks: int, max_features: int) -> None:
         super().__init__()
         sizes = dict(
-            block_expansion=block_expansion, in_features=in_features, num_blocks=num_blocks, max_features=max_features
+            block_expansion=block_expansion,
+            in_features=in_features,
+            num_blocks=num_blocks,
+            max_features=max_features,
         )
         self.encoder = HourglassEncoder(**sizes)
         self.decoder = HourglassDecoder(**sizes)

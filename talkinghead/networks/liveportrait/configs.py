@@ -45,7 +45,9 @@ class AppearanceFeatureExtractorConfig:
                 f"({self.max_features} ≠ {self.reshape_channel} × {self.reshape_depth})"
             )
         if self.num_resblocks < 0:
-            raise ValueError(f"AppearanceFeatureExtractorConfig.num_resblocks must be ≥ 0, got {self.num_resblocks}")
+            raise ValueError(
+                f"AppearanceFeatureExtractorConfig.num_resblocks must be ≥ 0, got {self.num_resblocks}"
+            )
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,9 @@ class ConvNeXtV2Config:
     def __post_init__(self) -> None:
         if len(self.depths) != 4 or len(self.dims) != 4:
             raise ValueError(f"ConvNeXtV2Config needs 4 depths and 4 dims, got {self.depths} and {self.dims}")
-        _check_positive("ConvNeXtV2Config", in_chans=self.in_chans, **{f"dims[{i}]": d for i, d in enumerate(self.dims)})
+        _check_positive(
+            "ConvNeXtV2Config", in_chans=self.in_chans, **{f"dims[{i}]": d for i, d in enumerate(self.dims)}
+        )
         if min(self.depths) < 0:
             raise ValueError(f"ConvNeXtV2Config.depths must be ≥ 0, got {self.depths}")
 
@@ -190,7 +194,9 @@ class StitchingRetargetingConfig:
 class LivePortraitConfig:
     """All five networks; the defaults are the public checkpoints' architecture."""
 
-    appearance: AppearanceFeatureExtractorConfig = field(default_factory=AppearanceFeatureExtractorConfig)  # F
+    appearance: AppearanceFeatureExtractorConfig = field(
+        default_factory=AppearanceFeatureExtractorConfig
+    )  # F
     motion: MotionExtractorConfig = field(default_factory=MotionExtractorConfig)  # M
     warping: WarpingNetworkConfig = field(default_factory=WarpingNetworkConfig)  # W
     generator: SpadeGeneratorConfig = field(default_factory=SpadeGeneratorConfig)  # G
@@ -199,11 +205,17 @@ class LivePortraitConfig:
     def __post_init__(self) -> None:
         a, w, g = self.appearance, self.warping, self.generator
         if (a.reshape_channel, a.reshape_depth) != (w.reshape_channel, w.dense_motion.reshape_depth):
-            raise ValueError("LivePortraitConfig: F's feature volume (C, D) must match W's reshape_channel/depth")
+            raise ValueError(
+                "LivePortraitConfig: F's feature volume (C, D) must match W's reshape_channel/depth"
+            )
         if self.motion.num_kp != w.num_kp:
-            raise ValueError(f"LivePortraitConfig: M has {self.motion.num_kp} keypoints but W expects {w.num_kp}")
+            raise ValueError(
+                f"LivePortraitConfig: M has {self.motion.num_kp} keypoints but W expects {w.num_kp}"
+            )
         if w.out_channels != g.in_channels:
-            raise ValueError(f"LivePortraitConfig: W outputs {w.out_channels} channels but G expects {g.in_channels}")
+            raise ValueError(
+                f"LivePortraitConfig: W outputs {w.out_channels} channels but G expects {g.in_channels}"
+            )
 
 
 FULL = LivePortraitConfig()
@@ -218,6 +230,10 @@ TINY_WARPING = WarpingNetworkConfig(
     max_features=16,
     num_down_blocks=2,
     reshape_channel=4,
-    dense_motion=DenseMotionConfig(block_expansion=4, max_features=16, num_blocks=2, reshape_depth=4, compress=2),
+    dense_motion=DenseMotionConfig(
+        block_expansion=4, max_features=16, num_blocks=2, reshape_depth=4, compress=2
+    ),
 )
-TINY_GENERATOR = SpadeGeneratorConfig(upscale=2, max_features=512, block_expansion=1, out_channels=2, num_down_blocks=2)
+TINY_GENERATOR = SpadeGeneratorConfig(
+    upscale=2, max_features=512, block_expansion=1, out_channels=2, num_down_blocks=2
+)

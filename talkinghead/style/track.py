@@ -1,0 +1,192 @@
+"""StyleTrack: per-frame geometry of a style clip (pose, canonical shape, mouth, eyes, sharpness).
+
+Every analysed frame keeps its index (the track has one row per clip frame). Frames where no face
+was found are filled by interpolation from their neighbours, so downstream code never meets NaN,
+and are marked ``found=False, valid=False``; only valid frames are used for statistics and
+retrieval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from talkinghead import geometry
+from talkinghead.style.config import StyleConfig
+
+
+@dataclass(frozen=True)
+class StyleTrack:
+    """Per-frame measurements of one style clip (T = analysed frames)."""
+
+    points: np.ndarray  # T×68×3 landmarks, image pixels
+    angles: np.ndarray  # T×3 head (yaw, pitch, roll), degrees (geometry.rotation_to_angles)
+    rotations: np.ndarray  # T×3×3 head rotation R of X = s·X_can·Rᵀ + τ
+    translation: np.ndarray  # T×3 τ, image pixels
+    scale: np.ndarray  # T s, image pixels per inter-ocular unit
+    canonical: np.ndarray  # T×68×3 the face with its pose removed (inter-ocular units)
+    expression: np.ndarray  # T×68×3 canonical − the clip person's neutral (identity removed)
+    mouth: np.ndarray  # T×5 geometry.mouth_features: opening, width, inner_width, roundness, lip_thickness
+    eye_open: np.ndarray  # T×2 eye aspect ratio (right, left) of the canonical face
+    sharpness: np.ndarray  # T Laplacian variance of the aligned face crop ÷ clip median (1 = typical)
+    found: np.ndarray  # T bool, the landmarker found a face
+    valid: np.ndarray  # T bool, found, not too profile, not too blurred: used for statistics/retrieval
+    n_faces: np.ndarray  # T int, faces the landmarker saw (it follows the largest)
+    times: np.ndarray  # T seconds, frame i at i / fps
+    fps: float
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    @property
+    def duration(self) -> float:
+        return len(self.times) / self.fps
+
+
+def fill_gaps(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Linear interpolation in time over rows where ``mask`` is False (edges: nearest kept row).
+
+    ``values`` is ``T×...``; at least one row must be kept.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.all():
+        return values.copy()
+    if not mask.any():
+        raise ValueError("fill_gaps needs at least one kept row")
+    t = np.arange(len(values))
+    flat = values.reshape(len(values), -1)
+    out = np.empty_like(flat)
+    for j in range(flat.shape[1]):
+        out[:, j] = np.interp(t, t[mask], flat[mask, j])
+    return out.reshape(values.shape)
+
+
+def face_sharpness(frame: np.ndarray, points: np.ndarray, size: int) -> float:
+    """Variance of the Laplacian of a ``size²`` grey crop aligned on the face (scale-free focus measure)."""
+    import cv2
+
+    spec = geometry.CropSpec(size=size)
+    m = geometry.crop_transform(points, spec)
+    grey = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2GRAY)
+    crop = cv2.warpAffine(grey, m, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT101)
+    return float(cv2.Laplacian(crop, cv2.CV_64F).var())
+
+
+def _poses(points: np.ndarray, found: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rigid pose per frame (Umeyama on geometry.RIGID); rows without a face get identity/zeros."""
+    t = len(points)
+    rot = np.repeat(np.eye(3)[None], t, 0)
+    trans = np.zeros((t, 3))
+    scale = np.ones(t)
+    for i in np.flatnonzero(found):
+        pose = geometry.fit_pose(points[i])
+        rot[i], trans[i], scale[i] = pose.rotation, pose.translation, pose.scale
+    return rot, trans, scale
+
+
+def _angles(rotations: np.ndarray) -> np.ndarray:
+    return np.array([geometry.rotation_to_angles(r) for r in rotations]).reshape(-1, 3)
+
+
+def neutral_face(
+    canonical: np.ndarray, mouth: np.ndarray, eye_open: np.ndarray, valid: np.ndarray, config: StyleConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clip person's own neutral face (68×3 canonical) and the frame indices it was taken from.
+
+    Neutral = element-wise median canonical shape over the valid frames whose mouth is closed
+    (inner-lip opening in the clip's lowest ``neutral_quantile``), whose lips are relaxed rather
+    than pressed (lip thickness not in the lowest third of those closed frames), whose mouth width
+    is ordinary (middle 80 %) and whose eyes are open (not under 80 % of the median eye openness).
+    This is what None (paper §5.4.3) and all clip-relative mouth features are measured against.
+    """
+    idx = np.flatnonzero(valid)
+    opening, width, thick = mouth[idx, 0], mouth[idx, 1], mouth[idx, 4]
+    ear = eye_open[idx].mean(1)
+    keep = opening <= np.quantile(opening, config.neutral_quantile)
+    keep &= ear >= 0.8 * np.median(ear)
+    if keep.sum() >= 6:
+        keep &= thick >= np.quantile(thick[keep], 1.0 / 3.0)
+        lo, hi = np.quantile(width[keep], [0.1, 0.9])
+        keep &= (width >= lo) & (width <= hi)
+    chosen = idx[keep] if keep.sum() >= 3 else idx
+    return np.median(canonical[chosen], axis=0), chosen
+
+
+def build_track(
+    points: np.ndarray,
+    fps: float,
+    *,
+    frames: np.ndarray | None = None,
+    found: np.ndarray | None = None,
+    n_faces: np.ndarray | None = None,
+    config: StyleConfig | None = None,
+) -> tuple[StyleTrack, np.ndarray]:
+    """Measure every frame of a landmark track. Returns ``(track, neutral)``.
+
+    ``points`` T×68×3 image pixels; ``frames`` (optional) T×H×W×3 uint8 for the sharpness measure;
+    ``found`` (optional) T bool. Raises ``ValueError`` when no frame has a face (callers turn
+    that into a user-facing message with the counts).
+    """
+    config = config or StyleConfig()
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim != 3 or points.shape[1:] != (geometry.N_POINTS, 3):
+        raise ValueError(f"build_track needs T×68×3 landmarks, got {points.shape}")
+    t = len(points)
+    found = np.ones(t, bool) if found is None else np.asarray(found, dtype=bool).copy()
+    found &= np.isfinite(points).all(axis=(1, 2))
+    if not found.any():
+        raise ValueError("no frame has a face")
+    n_faces = found.astype(int) if n_faces is None else np.asarray(n_faces, dtype=int)
+    points = fill_gaps(np.where(found[:, None, None], points, 0.0), found)
+
+    rot, trans, scale = _poses(points, found)
+    # Missing rows: interpolate τ and s; take the rotation of the nearest found frame.
+    trans, scale = fill_gaps(trans, found), fill_gaps(scale, found)
+    nearest = np.flatnonzero(found)[np.abs(np.arange(t)[:, None] - np.flatnonzero(found)[None]).argmin(1)]
+    rot = rot[nearest]
+    angles = _angles(rot)
+    # Pose removed: X_can = (X − τ)·R / s  (inverse of geometry.Pose.apply)
+    canonical = np.einsum("tni,tij->tnj", points - trans[:, None], rot) / scale[:, None, None]
+    mouth = geometry.mouth_features(canonical).as_array()
+    eye_open = geometry.eye_openness(canonical)
+
+    sharp = np.ones(t)
+    if frames is not None:
+        if len(frames) != t:
+            raise ValueError(f"build_track got {len(frames)} frames for {t} landmark rows")
+        raw = np.array([face_sharpness(frames[i], points[i], config.sharpness_crop) if found[i] else 0.0
+                        for i in range(t)])
+        med = np.median(raw[found])
+        sharp = raw / med if med > 0 else np.ones(t)
+
+    valid = (
+        found
+        & (np.abs(angles[:, 0]) <= config.max_abs_yaw)
+        & (np.abs(angles[:, 1]) <= config.max_abs_pitch)
+        & (sharp >= config.min_relative_sharpness)
+    )
+    if not valid.any():  # statistics need something: fall back to the found frames
+        neutral_src = found
+    else:
+        neutral_src = valid
+    neutral, _ = neutral_face(canonical, mouth, eye_open, neutral_src, config)
+    track = StyleTrack(
+        points=points,
+        angles=angles,
+        rotations=rot,
+        translation=trans,
+        scale=scale,
+        canonical=canonical,
+        expression=canonical - neutral,
+        mouth=mouth,
+        eye_open=eye_open,
+        sharpness=sharp,
+        found=found,
+        valid=valid,
+        n_faces=n_faces,
+        times=np.arange(t) / float(fps),
+        fps=float(fps),
+    )
+    return track, neutral
