@@ -37,8 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    # Two passes: find the command, then let its module add its own arguments.
-    known, _ = parser.parse_known_args(argv)
+    if not any(a in COMMANDS for a in argv):
+        parser.parse_args(argv)  # prints the help or the usage error and exits
+    # Two passes: find the command (ignoring -h, which belongs to it), then let its module add
+    # its own arguments and parse for real.
+    known, _ = parser.parse_known_args([a for a in argv if a not in ("-h", "--help")])
     module = importlib.import_module(known._module)
     sub_action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     module.add_arguments(sub_action.choices[known.command])

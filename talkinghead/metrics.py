@@ -152,10 +152,17 @@ def _window_offset(metric: str) -> int:
     return 1 if metric == "slv" else 0
 
 
-def _check_window(window: int, stride: int) -> None:
-    if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2:
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_window(window: int) -> None:
+    if not _is_int(window) or window < 2:
         raise InputError(f"window must be an integer of at least 2 frames, got {window!r}.")
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+
+
+def _check_stride(stride: int) -> None:
+    if not _is_int(stride) or stride < 1:
         raise InputError(f"stride must be a positive integer number of frames, got {stride!r}.")
 
 
@@ -240,7 +247,8 @@ def style_metric(
     Returns NaN when ``window`` is longer than either sequence (no window fits), as the released
     scripts do; :func:`style_scores` shrinks the window instead.
     """
-    _check_window(window, stride)
+    _check_window(window)
+    _check_stride(stride)
     distances, offset = _prepare(generated, style, metric, variant)
     n_terms = window - offset
     if n_terms > min(distances.shape):
@@ -266,14 +274,13 @@ def style_metric_grid(
     plain mean of this grid (NaN as soon as one window does not fit: every clip needs 100 frames);
     ``np.nanmean`` gives the mean over the pairs that fit. Costs one pass over the window lengths.
     """
-    windows = [int(w) for w in windows]
-    strides = [int(s) for s in strides]
+    windows, strides = list(windows), list(strides)
     if not windows or not strides:
         raise InputError("style_metric_grid needs at least one window and one stride.")
     for w in windows:
-        _check_window(w, 1)
+        _check_window(w)
     for s in strides:
-        _check_window(2, s)
+        _check_stride(s)
     distances, offset = _prepare(generated, style, metric, variant)
     out = np.full((len(windows), len(strides)), np.nan)
     rows_for: dict[int, list[int]] = {}
@@ -304,7 +311,8 @@ def style_scores(
     window, the window shrinks to that length and ``"note"`` says so: the result is never NaN.
     Sequences need at least 2 frames.
     """
-    _check_window(window, stride)
+    _check_window(window)
+    _check_stride(stride)
     _check_variant(variant)
     g = _landmarks(generated, "The generated landmarks", min_frames=2)
     s = _landmarks(style, "The style landmarks", min_frames=2)

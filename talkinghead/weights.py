@@ -250,7 +250,7 @@ def hub_status() -> HubStatus:
     """
     global _hub_status
     with _hub_lock:
-        if True:
+        if _hub_status is None:
             _hub_status = _decide_hub_status()
             log.info("Hugging Face Hub: %s", _hub_status.reason)
         return _hub_status

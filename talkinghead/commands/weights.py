@@ -127,11 +127,11 @@ def _download(args: argparse.Namespace) -> int:
         status = W.hub_status()
         if not status.reachable:
             print(f"cannot download {len(todo)} file(s): {status.reason}")
-            for spec in todo:
-                print(f"missing   {spec.name}: {spec.filename} from Hub repo {spec.repo_id}")
             folder = W.weights_dir(args.weights_dir)
-            print(f"run this again where the Hub is reachable, or copy the files into {folder} "
-                  "(see `python -m talkinghead weights list` for the expected places)")
+            for spec in todo:
+                print(f"missing   {spec.name}: {spec.filename} from Hub repo {spec.repo_id}"
+                      f" (or copy it to {folder / spec.relative_local_path})")
+            print("run this again where the Hub is reachable, or copy the files to the places shown")
             return 1
         for spec in todo:
             try:

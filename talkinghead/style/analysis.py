@@ -132,7 +132,7 @@ def _facial_map(points: np.ndarray, size: int) -> np.ndarray:
     """A drawn facial map as the crop of a reference when there is no video frame."""
     from talkinghead import viz
 
-    return viz.draw_facial_map(points, size=size)
+    return viz.render_facial_map(points, size, fit=False)
 
 
 def _reference(
@@ -225,9 +225,9 @@ def analyse_track(
         config,
     )
     result = retrieve(track, normaliser, config)
+    picks = zip(TEMPLATES, result.indices, result.score, result.confidence, strict=True)
     references = [
-        _reference(tpl.label, idx, track, neutral, frames, score, conf, config)
-        for tpl, idx, score, conf in zip(TEMPLATES, result.indices, result.score, result.confidence, strict=True)
+        _reference(tpl.label, idx, track, neutral, frames, score, conf, config) for tpl, idx, score, conf in picks
     ]
     for tpl, ref in zip(TEMPLATES, references, strict=True):
         if ref.low_confidence:

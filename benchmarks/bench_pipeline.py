@@ -1,0 +1,111 @@
+"""End-to-end benchmark: 10 s of audio + a 10 s style clip → 512² video at 25 fps.
+
+Prints per-stage times, frames/s and peak memory for every renderer and device available here,
+and writes the numbers as JSON.
+
+    python benchmarks/bench_pipeline.py [--audio A] [--style S] [--seconds 10] [--json out.json]
+
+Defaults: the example speech (looped to the length) and the example ballad style clip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _audio(path: Path, seconds: float) -> Path:
+    from talkinghead import media
+
+    wav = media.load_audio(path)
+    n = int(seconds * media.SAMPLE_RATE)
+    wav = np.tile(wav, int(np.ceil(n / len(wav))))[:n]
+    out = Path(tempfile.mkdtemp()) / "bench_audio.wav"
+    media.save_wav(out, wav)
+    return out
+
+
+def _style(path: Path, seconds: float, fps: int = 25) -> Path:
+    """The style clip looped/cut to ``seconds`` at ``fps`` (a 10 s, 25 fps clip)."""
+    from talkinghead import media
+
+    clip = media.load_video(path)
+    n = int(seconds * fps)
+    idx = (np.arange(n) / fps * clip.fps).astype(int) % len(clip.frames)
+    out = Path(tempfile.mkdtemp()) / "bench_style.mp4"
+    media.write_video(out, clip.frames[idx], fps)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--portrait", default=str(REPO / "examples/portrait_astronaut.png"))
+    parser.add_argument("--audio", default=str(REPO / "examples/speech_en.wav"))
+    parser.add_argument("--style", default=str(REPO / "examples/style_ballad.mp4"))
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--renderers", default="warp,liveportrait")
+    parser.add_argument("--json", default="bench_pipeline.json")
+    args = parser.parse_args()
+
+    from talkinghead.errors import InputError
+    from talkinghead.pipeline import Pipeline, PipelineConfig, RequestOptions
+
+    audio = _audio(Path(args.audio), args.seconds)
+    style = _style(Path(args.style), args.seconds)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    rows = []
+    for renderer in args.renderers.split(","):
+        for device in devices:
+            try:
+                t0 = time.perf_counter()
+                pipe = Pipeline(PipelineConfig(renderer=renderer, device=device))
+                load = time.perf_counter() - t0
+            except InputError as exc:
+                print(f"skip {renderer}/{device}: {exc}", file=sys.stderr)
+                continue
+            if torch.cuda.is_available():
+                torch.cuda.reset_peak_memory_stats()
+            with tempfile.TemporaryDirectory() as work:
+                t0 = time.perf_counter()
+                res = pipe.generate(args.portrait, audio, style, RequestOptions(side_by_side=False), workdir=work)
+                total = time.perf_counter() - t0
+            frames = len(res.phi_styled)
+            row = {
+                "renderer": res.renderer,
+                "device": device,
+                "audio_s": args.seconds,
+                "frames": frames,
+                "model_load_s": round(load, 2),
+                "total_s": round(total, 2),
+                "x_realtime": round(total / args.seconds, 2),
+                "frames_per_s": round(frames / total, 1),
+                "stages_s": {k: round(v, 2) for k, v in res.timings.items()},
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
+                "peak_cuda_mb": round(torch.cuda.max_memory_allocated() / 2**20, 0) if device == "cuda" else None,
+                "metrics": res.metrics,
+            }
+            rows.append(row)
+    print(f"{'renderer':<13}{'device':<7}{'total s':>8}{'× audio':>8}{'fps':>7}{'RSS MB':>8}  stages (s)")
+    for r in rows:
+        stages = ", ".join(f"{k} {v}" for k, v in r["stages_s"].items())
+        print(
+            f"{r['renderer']:<13}{r['device']:<7}{r['total_s']:>8}{r['x_realtime']:>8}{r['frames_per_s']:>7}"
+            f"{r['peak_rss_mb']:>8.0f}  {stages}"
+        )
+    Path(args.json).write_text(json.dumps(rows, indent=2))
+    print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,103 @@
+"""`python -m talkinghead generate`: portrait + audio + style clip → styled talking-head video + JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--portrait", required=True, help="portrait image (one clearly visible face)")
+    parser.add_argument("--audio", required=True, help="speech or singing (any format ffmpeg reads)")
+    parser.add_argument("--style", required=True, help="style clip: a video of someone talking or singing")
+    parser.add_argument(
+        "-o", "--output", default="out.mp4", help="output video (.mp4); a .json summary is written beside it"
+    )
+    parser.add_argument("--renderer", default="auto", choices=["auto", "warp", "liveportrait"])
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--strength", type=float, default=1.0, help="style strength: 0 none, 1 paper, >1 exaggerated")
+    parser.add_argument("--head-motion", type=float, default=1.0, help="0 still head, 1 the clip's head motion")
+    parser.add_argument("--steps", type=int, default=40, help="style-transfer fine-tuning steps")
+    parser.add_argument("--fps", type=int, default=25)
+    parser.add_argument("--size", type=int, default=512, help="longest side of the output video")
+    parser.add_argument("--no-blinks", action="store_true")
+    parser.add_argument("--side-by-side", action="store_true", help="also write OUTPUT_side_by_side.mp4")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+class ProgressBar:
+    """A one-line text progress bar on stderr with the current stage name."""
+
+    def __init__(self, width: int = 30) -> None:
+        self.width = width
+        self.tty = sys.stderr.isatty()
+        self.last = ""
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        done = int(self.width * max(0.0, min(1.0, fraction)))
+        line = f"[{'#' * done}{'.' * (self.width - done)}] {fraction * 100:5.1f}% {stage}"
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(70))
+        elif stage != self.last:
+            sys.stderr.write(line + "\n")
+        self.last = stage
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    from talkinghead.pipeline import Pipeline, PipelineConfig, RequestOptions
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".mp4":
+        out = out.with_suffix(".mp4")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    options = RequestOptions(
+        fps=args.fps,
+        strength=args.strength,
+        head_motion=args.head_motion,
+        blinks=not args.no_blinks,
+        steps=args.steps,
+        seed=args.seed,
+        output_size=args.size,
+        side_by_side=args.side_by_side,
+    )
+    pipeline = Pipeline(PipelineConfig(renderer=args.renderer, device=args.device))
+    bar = ProgressBar()
+    workdir = Path(tempfile.mkdtemp(prefix="talkinghead-cli-"))
+    try:
+        result = pipeline.generate(args.portrait, args.audio, args.style, options, workdir=workdir, progress=bar)
+    finally:
+        bar.close()
+    try:
+        shutil.move(str(result.video_path), out)
+        result.video_path = out
+        if result.side_by_side_path is not None:
+            side = out.with_name(out.stem + "_side_by_side.mp4")
+            shutil.move(str(result.side_by_side_path), side)
+            result.side_by_side_path = side
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    summary = result.summary()
+    out.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+    print(f"renderer: {result.renderer} ({pipeline.renderer_reason})")
+    for ref in summary["references"]:
+        flag = "  (low confidence)" if ref["low_confidence"] else ""
+        print(
+            f"  {ref['label']:>4}: frame {ref['frame_index']:4d}  t={ref['time']:6.2f}s  score {ref['score']:.3f}{flag}"
+        )
+    for name in ("SLD", "SLV", "SMD"):
+        b, a = result.metrics["before"][name], result.metrics["after"][name]
+        print(f"  {name}: {b:.4f} → {a:.4f}")
+    print("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
+    for w in result.warnings:
+        print(f"warning: {w}")
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0

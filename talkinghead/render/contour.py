@@ -1,0 +1,85 @@
+"""Local coordinates of an opening bounded by two contours (lips, eyelids), batched in torch.
+
+An opening (mouth, eye) is described by its two corners and an upper and a lower contour that
+run from corner to corner. For every pixel we compute ``a`` (0 at the left corner, 1 at the
+right, along the corner axis) and ``v`` (pixels along the axis' normal, down the image), and the
+two contours as smooth functions ``v_up(a)``, ``v_lo(a)`` (cubic Hermite with Catmull-Rom
+tangents through the landmarks). Inside the opening: ``v_up(a) < v < v_lo(a)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class OpeningFrame:
+    """Per-pixel coordinates of B openings; tensors B×P (or B×h×w, the query's shape)."""
+
+    a: torch.Tensor  # position along the corner axis, 0 … 1 between the corners
+    v: torch.Tensor  # signed distance from the corner axis, pixels, positive down
+    up: torch.Tensor  # v of the upper contour at a
+    lo: torch.Tensor  # v of the lower contour at a
+    length: torch.Tensor  # B, corner-to-corner distance in pixels
+
+
+def _hermite(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> torch.Tensor:
+    """Evaluate the Catmull-Rom spline through (knots_a, knots_v) (B×M, knots_a increasing) at a (B×P)."""
+    m = knots_a.shape[1]
+    da = knots_a[:, 1:] - knots_a[:, :-1]  # B×(M-1)
+    slope = (knots_v[:, 1:] - knots_v[:, :-1]) / da
+    tangent = torch.empty_like(knots_v)
+    tangent[:, 0] = slope[:, 0]
+    tangent[:, -1] = slope[:, -1]
+    if m > 2:
+        tangent[:, 1:-1] = (knots_v[:, 2:] - knots_v[:, :-2]) / (knots_a[:, 2:] - knots_a[:, :-2])
+    a = torch.maximum(torch.minimum(a, knots_a[:, -1:]), knots_a[:, :1])
+    seg = (a.unsqueeze(-1) >= knots_a[:, None, 1:-1]).sum(-1)  # B×P in [0, M-2]
+
+    def take(x: torch.Tensor) -> torch.Tensor:
+        return torch.gather(x, 1, seg)
+
+    a0, a1 = take(knots_a[:, :-1]), take(knots_a[:, 1:])
+    v0, v1 = take(knots_v[:, :-1]), take(knots_v[:, 1:])
+    m0, m1 = take(tangent[:, :-1]), take(tangent[:, 1:])
+    h = a1 - a0
+    t = (a - a0) / h
+    t2, t3 = t * t, t * t * t
+    return (2 * t3 - 3 * t2 + 1) * v0 + (t3 - 2 * t2 + t) * h * m0 + (-2 * t3 + 3 * t2) * v1 + (t3 - t2) * h * m1
+
+
+def opening_frame(upper: torch.Tensor, lower: torch.Tensor, query: torch.Tensor) -> OpeningFrame:
+    """Coordinates of ``query`` points (B×P×2 or B×h×w×2, pixels) in the opening bounded by the
+    ``upper`` and ``lower`` contours (B×M×2 each, left corner first, both sharing the corners)."""
+    left, right = 0.5 * (upper[:, 0] + lower[:, 0]), 0.5 * (upper[:, -1] + lower[:, -1])  # B×2
+    axis = right - left
+    length = axis.norm(dim=-1).clamp_min(1e-3)  # B
+    u = axis / length[:, None]
+    n = torch.stack([-u[:, 1], u[:, 0]], -1)  # the axis turned 90° toward +y (down the image)
+
+    def coords(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        shape = (-1,) + (1,) * (p.dim() - 2) + (2,)
+        d = p - left.view(shape)
+        return (d * u.view(shape)).sum(-1) / length.view(shape[:-1]), (d * n.view(shape)).sum(-1)
+
+    qa, qv = coords(query)
+    flat_a = qa.reshape(len(qa), -1)
+
+    def contour(points: torch.Tensor) -> torch.Tensor:
+        ka, kv = coords(points)
+        ka = torch.cummax(ka, 1).values + torch.arange(ka.shape[1], device=ka.device) * 1e-4  # increasing
+        return _hermite(flat_a, ka, kv).reshape(qa.shape)
+
+    return OpeningFrame(a=qa, v=qv, up=contour(upper), lo=contour(lower), length=length)
+
+
+def soft_inside(frame: OpeningFrame, feather: float) -> torch.Tensor:
+    """Coverage in [0, 1] of the opening, edges feathered over ``feather`` pixels."""
+    f = max(feather, 1e-3)
+    top = ((frame.v - frame.up) / f + 0.5).clamp(0.0, 1.0)
+    bottom = ((frame.lo - frame.v) / f + 0.5).clamp(0.0, 1.0)
+    ends = ((frame.a * frame.length.view((-1,) + (1,) * (frame.a.dim() - 1))) / f + 0.5).clamp(0.0, 1.0)
+    ends = ends * (((1.0 - frame.a) * frame.length.view((-1,) + (1,) * (frame.a.dim() - 1))) / f + 0.5).clamp(0.0, 1.0)
+    return top * bottom * ends

@@ -1,0 +1,205 @@
+"""Mouth interior for a portrait whose own mouth is closed: cavity, teeth and tongue.
+
+When the target opens the lips wider than the portrait's, a warp can only stretch the lip line
+into the gap. Instead the gap (inside the target inner-lip contour) is painted with a
+synthesised interior, drawn in the mouth's own coordinates (:mod:`talkinghead.render.contour`):
+
+* a dark, reddish cavity, darker toward the top (behind the upper teeth) and the corners;
+* the upper teeth, fixed to the skull: their edge is the portrait's own closed-lip line posed by
+  the target's head pose, so the teeth show as the upper lip rises and the jaw drops, with
+  tooth separations on a curved arch (they shift and narrow when the head turns);
+* the lower teeth, following the lower lip, only when the mouth opens wide;
+* a hint of tongue at the bottom;
+* shading under the lips, and feathered edges, so the warped lips sit on top.
+
+Colours come from the portrait (its lips, its skin's brightness and saturation), so the inside
+of a black-and-white or dim photo stays black-and-white or dim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from talkinghead import geometry
+from talkinghead.render.contour import opening_frame, soft_inside
+
+UPPER = (60, 61, 62, 63, 64)  # inner upper lip, corner to corner
+LOWER = (60, 67, 66, 65, 64)  # inner lower lip, corner to corner
+
+TOOTH_EDGES = (0.0, 0.085, 0.155, 0.22, 0.28)  # tooth boundaries on the arch, inter-ocular units from the midline
+ARCH_DEPTH = 1.2  # the arch curves back: z = ARCH_DEPTH·x² (inter-ocular units)
+TEETH_HEIGHT = 0.1  # visible crown height of the upper incisors
+TEETH_OVERLAP = 0.012  # the upper incisal edge sits this far below the closed-lip line
+
+
+@dataclass(frozen=True)
+class MouthPalette:
+    """Colours of the synthesised interior (RGB, 0–255 floats), sampled from the portrait."""
+
+    deep: np.ndarray  # the back of the cavity
+    cavity: np.ndarray  # the lit front of the cavity
+    tongue: np.ndarray
+    teeth: np.ndarray
+    gum: np.ndarray
+
+    def as_tensor(self, device: torch.device) -> torch.Tensor:
+        """5×3 float32 in field order."""
+        rows = [self.deep, self.cavity, self.tongue, self.teeth, self.gum]
+        return torch.tensor(np.stack(rows), dtype=torch.float32, device=device)
+
+
+def _region_median(image: np.ndarray, mask: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    pixels = image[mask]
+    return np.median(pixels, 0).astype(np.float64) if len(pixels) >= 8 else fallback
+
+
+def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
+    """Colours for the interior from the portrait crop (``S×S×3`` uint8, landmarks in crop pixels)."""
+    import cv2
+
+    p = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    iod = float(np.linalg.norm(p[45] - p[36]))
+    lips = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(p[list(geometry.OUTER_LIPS)]).astype(np.int32)], 1)
+    cv2.fillPoly(lips, [np.round(p[list(geometry.INNER_LIPS)]).astype(np.int32)], 0)
+    skin = np.zeros(crop.shape[:2], np.uint8)
+    for a, b in ((2, 31), (14, 35)):  # cheeks: between the jaw line and the nose wings
+        centre = np.round(0.5 * (p[a] + p[b])).astype(int)
+        cv2.circle(skin, (int(centre[0]), int(centre[1])), max(2, int(0.07 * iod)), 1, -1)
+    img = crop.astype(np.float64)
+    skin_rgb = _region_median(img, skin.astype(bool), np.array([200.0, 160.0, 140.0]))
+    lip_rgb = _region_median(img, lips.astype(bool), skin_rgb * np.array([0.9, 0.7, 0.7]))
+    luma_w = np.array([0.299, 0.587, 0.114])
+    light = float(np.clip(skin_rgb @ luma_w / 165.0, 0.35, 1.25))  # skin brightness vs a typical lit face
+    chroma = float(np.clip((skin_rgb.max() - skin_rgb.min()) / 60.0, 0.0, 1.0))  # 0 for grey portraits
+
+    def tint(rgb: np.ndarray) -> np.ndarray:
+        """A colour as it would look under this portrait's light and saturation."""
+        rgb = np.asarray(rgb, dtype=np.float64) * light
+        grey = rgb @ luma_w
+        return np.clip(grey + chroma * (rgb - grey), 0.0, 255.0)
+
+    lip_dark = lip_rgb * np.array([1.0, 0.78, 0.8])  # inside the mouth everything is redder
+    return MouthPalette(
+        deep=np.clip(0.1 * lip_dark + tint([10.0, 3.0, 4.0]), 0, 255),
+        cavity=np.clip(0.42 * lip_dark + tint([14.0, 2.0, 3.0]), 0, 255),
+        tongue=np.clip(0.55 * lip_rgb + tint([80.0, 40.0, 42.0]), 0, 255),
+        teeth=tint([228.0, 220.0, 204.0]),
+        gum=np.clip(0.9 * lip_rgb + tint([20.0, 0.0, 5.0]), 0, 255),
+    )
+
+
+def teeth_line(identity: np.ndarray) -> np.ndarray:
+    """``(1 + 2·len(TOOTH_EDGES) − 1)×3``: canonical points along the upper incisal edge, left to right.
+
+    The edge follows the portrait's closed-lip line (mean of the inner lips at the midline) on a
+    parabolic arch, so posed with a target's rotation it turns with the head.
+    """
+    c = np.asarray(identity, dtype=np.float64)
+    mid = 0.5 * (c[62] + c[66])
+    xs = np.array(sorted({-x for x in TOOTH_EDGES} | set(TOOTH_EDGES)))
+    pts = np.stack([mid[0] + xs, np.full_like(xs, mid[1] + TEETH_OVERLAP), mid[2] + ARCH_DEPTH * xs**2], -1)
+    return pts
+
+
+def _smooth(x: torch.Tensor) -> torch.Tensor:
+    x = x.clamp(0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def paint_mouth(
+    frames: torch.Tensor,
+    origin: tuple[int, int],
+    landmarks: torch.Tensor,
+    teeth: torch.Tensor,
+    iod: torch.Tensor,
+    palette: torch.Tensor,
+    *,
+    feather: float,
+) -> torch.Tensor:
+    """Blend the synthesised interior into ``frames`` (B×3×h×w, 0–255, top-left pixel at ``origin``).
+
+    ``landmarks``: B×68×2 target points (crop pixels); ``teeth``: B×T×2 posed :func:`teeth_line`
+    points; ``iod``: B target inter-ocular distances in pixels; ``palette``: 5×3.
+    """
+    b, _, h, w = frames.shape
+    x0, y0 = origin
+    dev, dt = frames.device, frames.dtype
+    ys = torch.arange(y0, y0 + h, dtype=dt, device=dev)
+    xs = torch.arange(x0, x0 + w, dtype=dt, device=dev)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(b, -1, -1, -1)
+    up_pts, lo_pts = landmarks[:, list(UPPER)], landmarks[:, list(LOWER)]
+    fr = opening_frame(up_pts, lo_pts, grid)
+    alpha = soft_inside(fr, feather)  # B×h×w
+    if not bool((alpha > 0).any()):
+        return frames
+    unit = iod.view(b, 1, 1)
+    gap = (fr.lo - fr.up).clamp_min(0.0)
+    opening = (landmarks[:, [61, 62, 63]] - landmarks[:, [67, 66, 65]]).norm(dim=-1).mean(-1).view(b, 1, 1)
+    t = ((fr.v - fr.up) / gap.clamp_min(1.0)).clamp(0.0, 1.0)  # 0 at the upper lip, 1 at the lower
+    across = 2.0 * fr.a - 1.0  # −1 … 1 corner to corner
+    deep, cavity, tongue_c, teeth_c, gum_c = (palette[i].view(1, 3, 1, 1) for i in range(5))
+
+    # cavity: lit from the front and below, dark at the back, the top and the corners
+    light = (0.25 + 0.75 * t) * (0.35 + 0.65 * (1.0 - across.square()).clamp_min(0.0))
+    colour = deep + (cavity - deep) * light.unsqueeze(1)
+
+    # tongue: a low mound on the floor of the mouth, visible as the mouth opens
+    tongue_h = torch.minimum(0.45 * opening, 0.11 * unit)
+    tongue_top = fr.lo - tongue_h * (1.0 - (across / 0.8).square()).clamp_min(0.0)
+    tongue = ((fr.v - tongue_top) / 1.5).clamp(0.0, 1.0) * (tongue_h > 1.0)
+    tongue_shade = 0.55 + 0.45 * torch.exp(-(fr.v - tongue_top).clamp_min(0.0) / (0.5 * tongue_h + 1.0))
+    colour = colour + tongue.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
+
+    # teeth geometry: posed incisal edge, its arch positions along the mouth
+    tf = opening_frame(up_pts, lo_pts, teeth.unsqueeze(1))  # positions of the tooth boundaries
+    edge_a, edge_v = tf.a[:, 0], tf.v[:, 0]  # B×T
+    edge = _interp(fr.a, edge_a, edge_v)  # incisal edge line at each pixel column
+    dist_a = (fr.a.unsqueeze(-1) - edge_a.view(b, 1, 1, -1)) * fr.length.view(b, 1, 1, 1)  # px to each boundary
+    near = torch.exp(-0.5 * (dist_a / (0.008 * unit.unsqueeze(-1) + 0.4)).square()).amax(-1)
+    scallop = torch.exp(-0.5 * (dist_a / (0.014 * unit.unsqueeze(-1) + 0.5)).square()).amax(-1)
+    half = edge_a.shape[1] // 2  # the middle point is the midline
+    mid_a = edge_a[:, half].view(b, 1, 1)
+    outer = (edge_a[:, -1] - edge_a[:, 0]).abs().view(b, 1, 1).clamp_min(1e-3) * 0.5
+    lateral = ((fr.a - mid_a).abs() / outer).clamp(0.0, 1.5)  # 0 at the midline, 1 at the last boundary
+
+    # lower teeth: behind the lower lip, shown only when the mouth is wide open
+    lower_h = (0.3 * (opening - 0.22 * unit)).clamp(min=0.0)
+    lower_h = torch.minimum(lower_h, 0.06 * unit) * (1.0 - lateral.square()).clamp_min(0.0)
+    lower_top = fr.lo - lower_h
+    lower = ((fr.v - lower_top) / 1.0).clamp(0.0, 1.0) * (lower_h > 0.5)
+    lower_shade = 0.62 * (1.0 - 0.25 * near) * (1.0 - 0.5 * lateral.clamp(max=1.0))
+    colour = colour + lower.unsqueeze(1) * (teeth_c * lower_shade.unsqueeze(1) - colour)
+
+    # upper teeth: from their gum line down to the (scalloped) incisal edge, fading back at the sides
+    edge_here = edge - 0.012 * unit * scallop
+    upper = ((edge_here - fr.v) / 1.0).clamp(0.0, 1.0) * (lateral < 1.15)
+    gum_line = edge - TEETH_HEIGHT * unit
+    gum = ((gum_line - fr.v) / 1.0).clamp(0.0, 1.0)
+    lip_shadow = 0.72 + 0.28 * _smooth((fr.v - fr.up) / (0.05 * unit))
+    teeth_shade = lip_shadow * (1.0 - 0.3 * near) * (1.0 - 0.55 * _smooth((lateral - 0.35) / 0.75))
+    tooth = teeth_c * teeth_shade.unsqueeze(1)
+    tooth = tooth + gum.unsqueeze(1) * (gum_c * lip_shadow.unsqueeze(1) - tooth)
+    colour = colour + upper.unsqueeze(1) * (tooth - colour)
+
+    # ambient occlusion under the lips
+    ao = (1.0 - 0.45 * torch.exp(-(fr.v - fr.up).clamp_min(0.0) / (0.02 * unit + 0.5))) * (
+        1.0 - 0.3 * torch.exp(-(fr.lo - fr.v).clamp_min(0.0) / (0.015 * unit + 0.5))
+    )
+    colour = colour * ao.unsqueeze(1)
+    return frames + alpha.unsqueeze(1) * (colour - frames)
+
+
+def _interp(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear v(a) through B×T knots (sorted here), extended flat, at a (B×h×w)."""
+    order = knots_a.argsort(-1)
+    ka, kv = torch.gather(knots_a, 1, order), torch.gather(knots_v, 1, order)
+    flat = a.reshape(len(a), -1).contiguous()
+    idx = torch.searchsorted(ka.contiguous(), flat).clamp(1, ka.shape[1] - 1)
+    a0, a1 = torch.gather(ka, 1, idx - 1), torch.gather(ka, 1, idx)
+    v0, v1 = torch.gather(kv, 1, idx - 1), torch.gather(kv, 1, idx)
+    t = ((flat - a0) / (a1 - a0).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return (v0 + t * (v1 - v0)).reshape(a.shape)
