@@ -26,7 +26,6 @@ import os
 import re
 import subprocess
 import tempfile
-import warnings
 import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -69,9 +68,12 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def _tail(text: str | bytes, n_lines: int = 15) -> str:
+def _tail(text: str | bytes, n_lines: int = 15, path: str | os.PathLike | None = None) -> str:
+    """The last lines of ffmpeg's stderr, with the (temporary, server-side) path shortened to its name."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
+    if path is not None:
+        text = text.replace(str(path), _display_name(path))
     lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
     return "\n".join(lines[-n_lines:])
 
@@ -125,7 +127,7 @@ class MediaInfo:
 _SPLIT_FIELDS = re.compile(r",\s*(?![^()]*\))")  # commas outside parentheses
 _STREAM_LINE = re.compile(r"^\s*Stream #0:(\d+)\S*: (Video|Audio|Subtitle|Data|Attachment): (.*)$")
 _SIZE = re.compile(r"^(\d+)x(\d+)(?:\s|$)")
-_SAR = re.compile(r"\[SAR (\d+):(\d+)")
+_SAR = re.compile(r"\bSAR (\d+):(\d+)")
 _RATE = re.compile(r"^([\d.]+)(k?) (fps|tbr)$")
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
 _ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees|^\s*rotate\s*:\s*(-?\d+)", re.IGNORECASE)
@@ -171,7 +173,7 @@ def parse_probe(text: str, name: str = "the file") -> MediaInfo:
     """Parse the stderr of ``ffmpeg -i FILE`` into a :class:`MediaInfo` (see :func:`probe`)."""
     m = re.search(r"^Input #0, (.+?), from ", text, re.MULTILINE)
     if m is None:
-        reason = _tail(text, 3) or "ffmpeg printed nothing"
+        reason = _tail(text, 3).replace("\n", "; ") or "ffmpeg printed nothing"
         raise InputError(
             f"{name} is not a media file that can be read ({reason}): {IMAGE_HINT}, or {AUDIO_HINT}"
         )
@@ -198,7 +200,7 @@ def parse_probe(text: str, name: str = "the file") -> MediaInfo:
             s = _SIZE.match(field.strip())
             if s:
                 width, height = int(s.group(1)), int(s.group(2))
-                sar = _SAR.search(field)
+                sar = _SAR.search(block.splitlines()[0])
                 if sar and int(sar.group(1)) > 0 and int(sar.group(2)) > 0:
                     num, den = int(sar.group(1)), int(sar.group(2))
                     if num != den:  # non-square pixels: ffmpeg displays them stretched horizontally
@@ -275,7 +277,8 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         raise InputError(f"{_display_name(path)} could not be read in {PROBE_TIMEOUT_S:.0f} s: "
                          "upload a standard media file") from exc
     # Without an output file ffmpeg always exits with 1; the header on stderr is what counts.
-    return parse_probe(result.stderr.decode("utf-8", "replace"), _display_name(path))
+    text = result.stderr.decode("utf-8", "replace").replace(str(path), _display_name(path))
+    return parse_probe(text, _display_name(path))
 
 
 def video_duration(path: str | os.PathLike) -> float:
@@ -389,25 +392,25 @@ def load_image(
         raise InputError(f"{name} is a HEIC/HEIF/AVIF photo, which is not supported: "
                          "export it as JPEG (on iPhone: Settings › Camera › Formats › Most Compatible)")
     try:
-        with warnings.catch_warnings():
-            # Pillow warns above its own pixel limit and raises above twice that; both are bombs.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if opened is None:
-                assert stream is not None
-                opened = Image.open(stream)
-            with opened as im:
-                width, height = im.size
-                if width * height > max_pixels:
-                    raise InputError(
-                        f"{name} is too large ({width}×{height} = {width * height / 1e6:.0f} megapixels, "
-                        f"the limit is {max_pixels / 1e6:.0f}): upload a smaller photo"
-                    )
-                if im.format == "JPEG" and max_side is not None:
-                    im.draft(None, (max_side, max_side))  # decode at a reduced DCT scale, still ≥ max_side
-                rgb = _to_rgb_array(ImageOps.exif_transpose(im))
+        # Image.open reads the header only. Pillow raises DecompressionBombError above twice its
+        # own pixel limit (and warns above it, which our smaller cap then refuses); changing its
+        # global limit or the warning filters is not thread-safe, so neither is touched here.
+        if opened is None:
+            assert stream is not None
+            opened = Image.open(stream)
+        with opened as im:
+            width, height = im.size
+            if width * height > max_pixels:
+                raise InputError(
+                    f"{name} is too large ({width}×{height} = {width * height / 1e6:.0f} megapixels, "
+                    f"the limit is {max_pixels / 1e6:.0f}): upload a smaller photo"
+                )
+            if im.format == "JPEG" and max_side is not None:
+                im.draft(None, (max_side, max_side))  # decode at a reduced DCT scale, still ≥ max_side
+            rgb = _to_rgb_array(ImageOps.exif_transpose(im))
     except InputError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise InputError(f"{name} declares an enormous size and looks like a decompression bomb: "
                          f"{IMAGE_HINT} of normal size") from exc
     except UnidentifiedImageError as exc:
@@ -472,7 +475,7 @@ def _decode_audio(path: Path, name: str, *, max_seconds: float | None = None) ->
     result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True)
     if result.returncode != 0:
         raise InputError(
-            f"{name} could not be decoded as audio ({_tail(result.stderr, 2)}): {AUDIO_HINT}"
+            f"{name} could not be decoded as audio ({_tail(result.stderr, 2, path)}): {AUDIO_HINT}"
         )
     n = len(result.stdout) // 4
     return np.frombuffer(result.stdout[: 4 * n], dtype="<f4").astype(np.float32)
@@ -664,8 +667,8 @@ def iter_video_frames(
         stderr = err.read()
     if rc != 0:
         if n == 0:
-            raise InputError(f"{name} could not be decoded as video ({_tail(stderr, 2)}): {VIDEO_HINT}")
-        logger.warning("%s: ffmpeg stopped with errors after %d frames: %s", name, n, _tail(stderr, 2))
+            raise InputError(f"{name} could not be decoded as video ({_tail(stderr, 2, path)}): {VIDEO_HINT}")
+        logger.warning("%s: ffmpeg stopped with errors after %d frames: %s", name, n, _tail(stderr, 2, path))
     elif n == 0:
         raise InputError(f"{name} contains no video frames: {VIDEO_HINT}")
 

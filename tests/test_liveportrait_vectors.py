@@ -197,7 +197,9 @@ def test_rotation_matrices_are_proper_rotations() -> None:
     torch.testing.assert_close(torch.linalg.det(rot), torch.ones(64), atol=1e-5, rtol=0)
     # pure yaw turns +x towards −z for row vectors x·R (Ry(y) applied to column vectors)
     yaw90 = K.rotation_matrix(torch.zeros(1), torch.full((1,), 90.0), torch.zeros(1))
-    torch.testing.assert_close(torch.tensor([[1.0, 0.0, 0.0]]) @ yaw90[0], torch.tensor([[0.0, 0.0, -1.0]]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        torch.tensor([[1.0, 0.0, 0.0]]) @ yaw90[0], torch.tensor([[0.0, 0.0, -1.0]]), atol=1e-6, rtol=0
+    )
 
 
 def test_bins_to_degrees_peaks_and_passthrough() -> None:

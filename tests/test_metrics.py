@@ -61,8 +61,12 @@ def test_grid_reproduces_every_reference_value(reference: dict) -> None:
             for metric in M.STYLE_METRICS:
                 expected = np.asarray(grid[key][metric], np.float64)
                 got = M.style_metric_grid(
-                    gen, _style_for(case, variant), metric=metric, windows=grid["L_values"],
-                    strides=grid["s_values"], variant=variant,
+                    gen,
+                    _style_for(case, variant),
+                    metric=metric,
+                    windows=grid["L_values"],
+                    strides=grid["s_values"],
+                    variant=variant,
                 )
                 assert np.isfinite(expected).all()
                 _assert_matches(got, expected, f"{case['name']} {key} {metric}")
@@ -77,8 +81,12 @@ def test_selected_pairs_and_released_nan(reference: dict) -> None:
             for pair in case["results"][key]["per_pair"]:
                 for metric in M.STYLE_METRICS:
                     got = M.style_metric(
-                        case["gen_array"], _style_for(case, variant), metric=metric,
-                        window=pair["L"], stride=pair["s"], variant=variant,
+                        case["gen_array"],
+                        _style_for(case, variant),
+                        metric=metric,
+                        window=pair["L"],
+                        stride=pair["s"],
+                        variant=variant,
                     )
                     if pair[metric] is None:
                         assert pair["L"] > case["T_gen"] and math.isnan(got)
@@ -110,7 +118,9 @@ def test_fixed_variant_windows_the_style_over_its_own_length(reference: dict) ->
             continue
         for pair in extra["per_pair"]:
             for metric in M.STYLE_METRICS:
-                got = M.style_metric(case["gen_array"], case["gt_array"], metric=metric, window=pair["L"], stride=pair["s"])
+                got = M.style_metric(
+                    case["gen_array"], case["gt_array"], metric=metric, window=pair["L"], stride=pair["s"]
+                )
                 if pair[metric] is None:
                     assert math.isnan(got)
                 else:
@@ -119,15 +129,25 @@ def test_fixed_variant_windows_the_style_over_its_own_length(reference: dict) ->
         lo, hi = extra["full_average"]["feasible_pairs_only"]["L_range"]
         for metric in M.STYLE_METRICS:
             grid = M.style_metric_grid(case["gen_array"], case["gt_array"], metric=metric, windows=range(lo, hi + 1))
-            _assert_matches(np.array(grid.mean()), np.array(extra["full_average"]["feasible_pairs_only"][metric]), "avg")
+            _assert_matches(
+                np.array(grid.mean()), np.array(extra["full_average"]["feasible_pairs_only"][metric]), "avg"
+            )
     assert checked == 2 * 5 * 3
 
 
 def test_released_values_never_below_fixed_and_identical_gives_zero(reference: dict) -> None:
     for case in reference["cases"]:
         for metric in M.STYLE_METRICS:
-            fixed = M.style_metric_grid(case["gen_array"], _style_for(case, "fixed"), metric=metric, windows=range(10, case["T_gen"] + 1))
-            authors = M.style_metric_grid(case["gen_array"], case["gt_array"], metric=metric, windows=range(10, case["T_gen"] + 1), variant="authors")
+            fixed = M.style_metric_grid(
+                case["gen_array"], _style_for(case, "fixed"), metric=metric, windows=range(10, case["T_gen"] + 1)
+            )
+            authors = M.style_metric_grid(
+                case["gen_array"],
+                case["gt_array"],
+                metric=metric,
+                windows=range(10, case["T_gen"] + 1),
+                variant="authors",
+            )
             assert np.all(authors >= fixed - 1e-12)
             if case["name"] == "identical":
                 # the released bug (Q1): not 0 as soon as there are 2 generated windows to average
@@ -381,7 +401,7 @@ def test_cpbd_matches_the_reference_package() -> None:
 def _talking(t: int, seed: int, *, depth: bool = False) -> np.ndarray:
     """A canonical face in a 512² frame with mouth motion, head drift and per-point jitter."""
     rng = np.random.default_rng(seed)
-    face = canonical_face()[:, :3 if depth else 2] * 90.0
+    face = canonical_face()[:, : 3 if depth else 2] * 90.0
     frames = np.repeat(face[None], t, axis=0)
     opening = 8.0 * (1 + np.sin(np.arange(t) / 2.0 + seed))
     frames[:, 56:60, 1] += opening[:, None]  # lower outer lip
@@ -413,7 +433,9 @@ def test_per_frame_translation_of_either_input_changes_nothing() -> None:
     for metric in M.STYLE_METRICS:
         for variant in ("fixed", "authors"):
             want = M.style_metric(a, b, metric=metric, window=8, stride=2, variant=variant)
-            assert M.style_metric(a2, b2, metric=metric, window=8, stride=2, variant=variant) == pytest.approx(want, rel=1e-9)
+            assert M.style_metric(a2, b2, metric=metric, window=8, stride=2, variant=variant) == pytest.approx(
+                want, rel=1e-9
+            )
     b, b2 = b[:24], b2[:24]
     for f in (M.lmd, M.landmark_distance, M.velocity_difference, M.mouth_area_difference):
         assert f(a2, b2) == pytest.approx(f(a, b), rel=1e-9)
@@ -426,7 +448,9 @@ def test_scale_behaviour() -> None:
     c = 1.7
     for metric, power in (("sld", 0), ("slv", 0), ("smd", 1)):
         want = M.style_metric(a, b, metric=metric, window=6, stride=2)
-        assert M.style_metric(c * a, c * b, metric=metric, window=6, stride=2) == pytest.approx(c**power * want, rel=1e-9)
+        assert M.style_metric(c * a, c * b, metric=metric, window=6, stride=2) == pytest.approx(
+            c**power * want, rel=1e-9
+        )
     assert M.lmd(c * a, c * b) == pytest.approx(c * M.lmd(a, b), rel=1e-9)
     for f in (M.landmark_distance, M.velocity_difference, M.mouth_area_difference):
         assert f(c * a, c * b) == pytest.approx(f(a, b), rel=1e-9)

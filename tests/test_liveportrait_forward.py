@@ -1,0 +1,52 @@
+"""Full-size LivePortrait forward pass on CPU with random weights: shapes, ranges, no NaN.
+
+F and M read a 256² crop, the keypoints are posed and stitched, W warps the feature volume and G
+decodes the 512² image — the chain the `liveportrait` renderer runs, at the checkpoints' sizes.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from talkinghead.networks.liveportrait import FULL, build_liveportrait
+from talkinghead.networks.liveportrait import keypoints as K
+
+
+@pytest.mark.slow
+def test_full_size_chain_on_cpu() -> None:
+    torch.manual_seed(0)
+    nets = build_liveportrait(FULL)
+    image = torch.rand(1, 3, 256, 256)
+
+    with torch.inference_mode():
+        feature = nets.appearance(image)
+        assert feature.shape == (1, 32, 16, 64, 64)
+
+        raw = nets.motion(image)
+        expected = {"pitch": 66, "yaw": 66, "roll": 66, "t": 3, "exp": 63, "scale": 1, "kp": 63}
+        assert {k: tuple(v.shape) for k, v in raw.items()} == {k: (1, n) for k, n in expected.items()}
+
+        info = K.refine_kp_info(raw)
+        x_s = K.transform_keypoint(info)  # 1×21×3
+        rot_d = K.rotation_matrix(info["pitch"] + 5.0, info["yaw"] - 10.0, info["roll"])  # a turned head
+        x_d = K.pose_keypoints(info["kp"], rot_d, info["exp"], info["scale"], info["t"])
+        x_d = K.apply_stitching(nets.stitching.stitching, x_s, x_d)
+        x_d = x_d + K.retarget_eye(nets.stitching.eye, x_s, torch.full((1, 3), 0.3))
+        x_d = x_d + K.retarget_lip(nets.stitching.lip, x_s, torch.full((1, 2), 0.2))
+        assert x_s.shape == x_d.shape == (1, 21, 3)
+
+        warped = nets.warping(feature, kp_source=x_s, kp_driving=x_d)
+        assert warped["out"].shape == (1, 256, 64, 64)
+        assert warped["deformation"].shape == (1, 16, 64, 64, 3)
+        assert warped["occlusion_map"].shape == (1, 1, 64, 64)
+
+        image_out = nets.generator(warped["out"])
+        assert image_out.shape == (1, 3, 512, 512)
+
+    for name, value in {"feature": feature, **raw, **warped, "image": image_out}.items():
+        assert torch.isfinite(value).all(), name
+    occlusion = warped["occlusion_map"]
+    assert 0.0 <= occlusion.min() and occlusion.max() <= 1.0
+    assert 0.0 < image_out.min() and image_out.max() < 1.0
+    assert image_out.std() > 1e-3  # not a constant image
