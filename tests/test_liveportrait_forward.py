@@ -9,7 +9,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from talkinghead.networks.liveportrait import FULL, build_liveportrait
+from talkinghead.networks.liveportrait import (
+    FULL,
+    AppearanceFeatureExtractor,
+    MotionExtractor,
+    SpadeGenerator,
+    WarpingNetwork,
+    build_liveportrait,
+)
+from talkinghead.networks.liveportrait import configs as C
 from talkinghead.networks.liveportrait import keypoints as K
 
 
@@ -50,3 +58,38 @@ def test_full_size_chain_on_cpu() -> None:
     assert 0.0 <= occlusion.min() and occlusion.max() <= 1.0
     assert 0.0 < image_out.min() and image_out.max() < 1.0
     assert image_out.std() > 1e-3  # not a constant image
+
+
+def test_tiny_networks_run_under_autocast() -> None:
+    """Mixed precision (as the renderer uses on a GPU) must not break dtypes inside the networks.
+
+    CPU autocast runs convolutions and matmuls in bfloat16 while grids and heatmaps stay float32;
+    the outputs stay finite and close to the float32 ones.
+    """
+    torch.manual_seed(0)
+    cases = {
+        "F": (AppearanceFeatureExtractor(config=C.TINY_APPEARANCE), lambda m: m(torch.rand(1, 3, 32, 32))),
+        "M": (MotionExtractor(config=C.TINY_MOTION), lambda m: m(torch.rand(1, 3, 64, 64))),
+        "W": (
+            WarpingNetwork(config=C.TINY_WARPING),
+            lambda m: m(torch.randn(1, 4, 4, 8, 12), kp_source=kp_s, kp_driving=kp_s + 0.05),
+        ),
+        "G": (SpadeGenerator(config=C.TINY_GENERATOR), lambda m: m(torch.randn(1, 4, 6, 8))),
+    }
+    kp_s = torch.rand(1, 21, 3) * 2 - 1
+    for name, (model, call) in cases.items():
+        model.eval()
+        with torch.inference_mode():
+            torch.manual_seed(1)
+            ref = call(model)
+            torch.manual_seed(1)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                low = call(model)
+        ref = ref if isinstance(ref, dict) else {"out": ref}
+        low = low if isinstance(low, dict) else {"out": low}
+        assert set(low) == set(ref), name
+        for key in ref:
+            got = low[key].float()
+            assert torch.isfinite(got).all(), f"{name}.{key}"
+            scale = ref[key].abs().max().item()
+            assert (got - ref[key]).abs().max().item() <= 0.03 * scale + 0.01, f"{name}.{key}"

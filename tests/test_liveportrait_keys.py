@@ -45,8 +45,7 @@ STITCHING_KEY_FILES = {
 @pytest.fixture(scope="module")
 def reference(shared_dir: Path) -> Path:
     path = shared_dir / "reference" / "liveportrait"
-    if not path.is_dir():
-        pytest.skip("../shared/reference/liveportrait/ is absent: LivePortrait reference data unavailable")
+    assert path.is_dir(), f"{path} is missing from ../shared: the LivePortrait reference data must be there"
     return path
 
 

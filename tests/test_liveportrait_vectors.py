@@ -36,8 +36,7 @@ ATOL = 1e-5
 @pytest.fixture(scope="module")
 def reference(shared_dir: Path) -> Path:
     path = shared_dir / "reference" / "liveportrait"
-    if not path.is_dir():
-        pytest.skip("../shared/reference/liveportrait/ is absent: LivePortrait reference data unavailable")
+    assert path.is_dir(), f"{path} is missing from ../shared: the LivePortrait reference data must be there"
     return path
 
 

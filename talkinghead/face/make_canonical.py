@@ -21,20 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from talkinghead import geometry
+from talkinghead.face.plausibility import MIRROR_68
 
 log = logging.getLogger(__name__)
-
-# iBUG-68 left/right correspondence: MIRROR_68[i] is the point that i becomes in a mirror image.
-# fmt: off
-MIRROR_68 = np.array(
-    list(range(16, -1, -1))  # jaw
-    + list(range(26, 16, -1))  # brows
-    + [27, 28, 29, 30, 35, 34, 33, 32, 31]  # nose
-    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]  # eyes
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
-    + [64, 63, 62, 61, 60, 67, 66, 65]  # inner lips
-)
-# fmt: on
 
 MAX_ANGLE = 12.0  # degrees of yaw/pitch from the mean face for a face to count as near-frontal
 MAX_OPENING = 0.06  # inner-lip gap (inter-ocular units) for the mouth to count as closed

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from talkinghead.face.mediapipe68 import mesh_to_68
-from talkinghead.face.plausibility import is_plausible_face
+from talkinghead.face.plausibility import is_plausible_layout
 from talkinghead.face.types import FaceCandidate, Landmarker, check_image, points_bbox
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _candidates(meshes: list[np.ndarray]) -> list[FaceCandidate]:
     out = []
     for mesh in meshes:
         points = mesh_to_68(mesh)
-        if is_plausible_face(points):
+        if is_plausible_layout(points):
             out.append(FaceCandidate(points, points_bbox(mesh)))
         else:
             log.debug("discarded an implausible face mesh at %s", points_bbox(mesh))

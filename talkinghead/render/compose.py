@@ -48,20 +48,23 @@ class PastePlan:
 
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) image pixels that can change
     matrix: np.ndarray  # 2×3: box pixel → crop pixel
-    mask: np.ndarray  # h×w×1 float32 blend weight of the crop in the box
-    background: np.ndarray  # h×w×3 float32, the portrait's pixels in the box
+    mask: np.ndarray  # h×w×3 float32 blend weight of the crop in the box
+    inverse_mask: np.ndarray  # h×w×3 float32, 1 − mask
+    background: np.ndarray  # h×w×3 uint8, the portrait's pixels in the box
 
 
-def paste_plan(image: np.ndarray, transform: np.ndarray, crop_mask: np.ndarray, feather: float) -> PastePlan:
+def paste_plan(
+    image: np.ndarray, transform: np.ndarray, crop_mask: np.ndarray, *, reach: int, feather: float
+) -> PastePlan:
     """Plan pasting crops into ``image`` (H×W×3) through the image→crop ``transform`` (2×3).
 
-    ``crop_mask`` (S×S, > 0 where a rendered crop may differ from the plain crop) is widened by
-    ``feather`` pixels and feathered so the seam falls where crop and portrait agree.
+    ``crop_mask`` (S×S, > 0 where the warp moves pixels) is grown by ``reach`` pixels (how far
+    the coarse, upsampled field can spill past it) and then feathered over ``feather`` pixels, so
+    the seam falls where the rendered crop equals the plain crop.
     """
     import cv2
 
-    size = crop_mask.shape[0]
-    grown = cv2.dilate((crop_mask > 0).astype(np.uint8), np.ones((3, 3), np.uint8), iterations=2)
+    grown = cv2.dilate((crop_mask > 0).astype(np.uint8), np.ones((2 * reach + 3, 2 * reach + 3), np.uint8))
     dist = cv2.distanceTransform(1 - grown, cv2.DIST_L2, 5)
     x = np.clip(1.0 - dist / max(feather, 1e-6), 0.0, 1.0)
     soft = (x * x * (3.0 - 2.0 * x)).astype(np.float32)
@@ -79,8 +82,9 @@ def paste_plan(image: np.ndarray, transform: np.ndarray, crop_mask: np.ndarray, 
     box_mask = cv2.warpAffine(
         soft, m, (ix1 - ix0, iy1 - iy0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
     )
-    background = image[iy0:iy1, ix0:ix1].astype(np.float32)
-    return PastePlan((ix0, iy0, ix1, iy1), m, box_mask[..., None], background)
+    background = np.ascontiguousarray(image[iy0:iy1, ix0:ix1])
+    mask3 = np.repeat(box_mask[..., None], 3, -1)
+    return PastePlan((ix0, iy0, ix1, iy1), m, mask3, 1.0 - mask3, background)
 
 
 def paste(image: np.ndarray, frames: np.ndarray, plan: PastePlan) -> np.ndarray:
@@ -98,6 +102,5 @@ def paste(image: np.ndarray, frames: np.ndarray, plan: PastePlan) -> np.ndarray:
             frame, plan.matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_REPLICATE,
         )
-        blend = plan.background + plan.mask * (warped.astype(np.float32) - plan.background)
-        out[i, y0:y1, x0:x1] = np.clip(blend + 0.5, 0, 255).astype(np.uint8)
+        out[i, y0:y1, x0:x1] = cv2.blendLinear(warped, plan.background, plan.mask, plan.inverse_mask)
     return out[0] if single else out

@@ -41,7 +41,7 @@ def skull_points(identity: np.ndarray) -> np.ndarray:
         row[:, 2] += back * brow_to_chin
         rows.append(row)
     centre_y = 0.5 * (c[0, 1] + c[16, 1])
-    theta = np.deg2rad(np.linspace(-20.0, 200.0, 13))
+    theta = np.deg2rad(np.linspace(-20.0, 200.0, 11))
     for grow in (1.08, 1.42):  # skull outline, then the hair volume around it
         rx, ry = grow * 1.25 * half_width, grow * 1.12 * brow_to_chin
         ring = np.stack(
@@ -51,10 +51,11 @@ def skull_points(identity: np.ndarray) -> np.ndarray:
     return np.concatenate(rows, 0)
 
 
-def still_anchors(landmarks: np.ndarray, size: int) -> np.ndarray:
-    """``A×2`` crop points that never move: the crop border, the neck and the shoulders.
+def still_anchors(landmarks: np.ndarray) -> np.ndarray:
+    """``A×2`` crop points that never move: the neck and the shoulders below the chin.
 
-    The neck row sits well below the chin so an open jaw has room to move before it.
+    The first row sits well below the chin so an open jaw has room to move before it. (The
+    crop border needs no anchors: outside the head's support mask nothing moves.)
     """
     p = np.asarray(landmarks, dtype=np.float64)[:, :2]
     iod = float(np.linalg.norm(p[45] - p[36]))
@@ -66,12 +67,7 @@ def still_anchors(landmarks: np.ndarray, size: int) -> np.ndarray:
     for drop, spread in ((0.62, (-0.5, 0.0, 0.5)), (1.0, (-1.2, -0.6, 0.0, 0.6, 1.2))):
         for s in spread:
             pts.append(chin + drop * iod * down + s * iod * side)
-    edge = np.linspace(0.0, size - 1.0, 9)
-    lo, hi = np.zeros_like(edge), np.full_like(edge, size - 1.0)
-    border = np.concatenate(
-        [np.stack([edge, lo], -1), np.stack([edge, hi], -1), np.stack([lo, edge], -1)[1:-1], np.stack([hi, edge], -1)[1:-1]]
-    )
-    return np.concatenate([np.asarray(pts), border], 0)
+    return np.asarray(pts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,7 +96,24 @@ def tps_fit(ctrl: torch.Tensor, values: torch.Tensor, *, regularization: float) 
     bottom = torch.cat([p.transpose(1, 2), torch.zeros(b, 3, 3, dtype=dt, device=c.device)], -1)
     system = torch.cat([top, bottom], 1)  # B×(N+3)×(N+3)
     rhs = torch.cat([values.to(dt), torch.zeros(b, 3, values.shape[-1], dtype=dt, device=c.device)], 1)
-    return torch.linalg.solve(system, rhs).to(values.dtype)
+    return _solve(system, rhs).to(values.dtype)
+
+
+def _solve(system: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """Batched linear solve. On the CPU through numpy: torch's batched LU on the CPU (MKL) fails
+    with "Pivots given to lu_solve must all be greater or equal to 1" after
+    ``torch.set_num_threads(2)`` (torch 2.13)."""
+    if system.device.type == "cpu":
+        return torch.from_numpy(np.linalg.solve(system.numpy(), rhs.numpy()))
+    return torch.linalg.solve(system, rhs)
+
+
+def _inv2(m: torch.Tensor) -> torch.Tensor:
+    """Inverse of ``...×2×2`` matrices in closed form (no batched LAPACK call)."""
+    a, b, c, d = m[..., 0, 0], m[..., 0, 1], m[..., 1, 0], m[..., 1, 1]
+    det = a * d - b * c
+    det = torch.where(det.abs() < 1e-12, torch.full_like(det, 1e-12), det)
+    return torch.stack([torch.stack([d, -b], -1), torch.stack([-c, a], -1)], -2) / det[..., None, None]
 
 
 def tps_eval(query: torch.Tensor, ctrl: torch.Tensor, coef: torch.Tensor) -> torch.Tensor:
@@ -108,7 +121,11 @@ def tps_eval(query: torch.Tensor, ctrl: torch.Tensor, coef: torch.Tensor) -> tor
     b, n, _ = ctrl.shape
     if query.dim() == 2:
         query = query.unsqueeze(0).expand(b, -1, -1)
-    u = _tps_kernel(torch.cdist(query, ctrl).square())  # B×P×N
+    r2 = torch.baddbmm(
+        query.square().sum(-1, keepdim=True) + ctrl.square().sum(-1).unsqueeze(1), query, ctrl.transpose(1, 2), alpha=-2.0
+    )  # B×P×N squared distances, |q|² + |c|² − 2q·c
+    u = r2.clamp_min_(1e-20)
+    u = u.log().mul_(u)  # U(r) = r² log r²
     affine = coef[:, n:]  # B×3×D
     return u @ coef[:, :n] + affine[:, :1] + query @ affine[:, 1:]
 
@@ -129,14 +146,14 @@ def local_jacobians(
     dt = target - target.mean(1, keepdim=True)
     ds = source - source.mean(1, keepdim=True)
     g = dt.transpose(1, 2) @ dt  # B×2×2
-    global_lin = (ds.transpose(1, 2) @ dt) @ torch.linalg.inv(g + 1e-6 * torch.eye(2, device=g.device))
+    global_lin = (ds.transpose(1, 2) @ dt) @ _inv2(g + 1e-6 * torch.eye(2, device=g.device))
     nt = target[:, neighbours] - target.unsqueeze(2)  # B×N×K×2
     ns = source[:, neighbours] - source.unsqueeze(2)
     scale2 = g.diagonal(dim1=1, dim2=2).sum(-1) / target.shape[1]  # mean squared spread, B
     mu = (prior * scale2)[:, None, None, None]
     cross = ns.transpose(2, 3) @ nt + mu * global_lin[:, None]  # B×N×2×2
     auto = nt.transpose(2, 3) @ nt + mu * torch.eye(2, device=g.device)
-    return cross @ torch.linalg.inv(auto)
+    return cross @ _inv2(auto)
 
 
 def first_order_eval(

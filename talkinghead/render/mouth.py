@@ -118,12 +118,14 @@ def paint_mouth(
     iod: torch.Tensor,
     palette: torch.Tensor,
     *,
+    strength: torch.Tensor,
     feather: float,
 ) -> torch.Tensor:
     """Blend the synthesised interior into ``frames`` (B×3×h×w, 0–255, top-left pixel at ``origin``).
 
     ``landmarks``: B×68×2 target points (crop pixels); ``teeth``: B×T×2 posed :func:`teeth_line`
-    points; ``iod``: B target inter-ocular distances in pixels; ``palette``: 5×3.
+    points; ``iod``: B target inter-ocular distances in pixels; ``palette``: 5×3; ``strength``:
+    B opacity of the interior (0 leaves the frame as is).
     """
     b, _, h, w = frames.shape
     x0, y0 = origin
@@ -133,7 +135,7 @@ def paint_mouth(
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(b, -1, -1, -1)
     up_pts, lo_pts = landmarks[:, list(UPPER)], landmarks[:, list(LOWER)]
     fr = opening_frame(up_pts, lo_pts, grid)
-    alpha = soft_inside(fr, feather)  # B×h×w
+    alpha = soft_inside(fr, feather) * strength.view(b, 1, 1)  # B×h×w
     if not bool((alpha > 0).any()):
         return frames
     unit = iod.view(b, 1, 1)

@@ -20,7 +20,7 @@ from talkinghead.errors import InputError
 from talkinghead.style import blinks as blinks_mod
 from talkinghead.style import pose as pose_mod
 from talkinghead.style.config import StyleConfig
-from talkinghead.style.templates import TEMPLATES, MouthNormaliser, Retrieval, mouth_normaliser, retrieve
+from talkinghead.style.templates import TEMPLATES, ClipNormaliser, Retrieval, clip_normaliser, retrieve
 from talkinghead.style.track import StyleTrack, build_track, fill_gaps
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class StyleAnalysis:
     references: list[StyleReference]  # None, M, R, O
     warnings: list[str]  # user-facing notices
     blinks: blinks_mod.BlinkStats  # detected blink events and rate
-    normaliser: MouthNormaliser  # neutral mouth and opening range behind the relative mouth features
+    normaliser: ClipNormaliser  # neutral face and ranges behind the relative features
     retrieval: Retrieval  # per-frame relative features and template fits
     config: StyleConfig
     backend: str = "track"  # landmark backend that produced the track
@@ -218,12 +218,7 @@ def analyse_track(
         )
 
     valid = track.valid
-    normaliser = mouth_normaliser(
-        geometry.mouth_features(neutral).as_array(),
-        float(geometry.eye_openness(neutral).mean()),
-        track.mouth[valid, 0],
-        config,
-    )
+    normaliser = clip_normaliser(neutral, track.canonical[valid], track.mouth[valid], track.eye_open[valid], config)
     result = retrieve(track, normaliser, config)
     picks = zip(TEMPLATES, result.indices, result.score, result.confidence, strict=True)
     references = [

@@ -39,9 +39,11 @@ def eye_openness_ratio(eye_open: np.ndarray, found: np.ndarray, fps: float) -> n
 
 def detect_blinks(eye_open: np.ndarray, found: np.ndarray, fps: float, config: StyleConfig) -> BlinkStats:
     """Blink events: the openness ratio falls under ``blink_close`` and comes back over
-    ``blink_reopen`` (hysteresis) within ``blink_max_s``. Frames without a face end any event."""
+    ``blink_reopen`` (hysteresis). Closures less than ``blink_merge_s`` apart are one event (eyes
+    fluttering half-shut are not a burst of blinks); events longer than ``blink_max_s`` are eyes
+    shut on purpose, not blinks. Frames without a face end any event."""
     ratio = eye_openness_ratio(eye_open, found, fps)
-    events: list[tuple[float, float]] = []
+    raw: list[list[int]] = []
     start: int | None = None
     for i, (r, ok) in enumerate(zip(ratio, found, strict=True)):
         if not ok:
@@ -49,15 +51,21 @@ def detect_blinks(eye_open: np.ndarray, found: np.ndarray, fps: float, config: S
             continue
         if start is None:
             if r < config.blink_close:
-                # the blink began where the lid started to fall: walk back while still under reopen
+                # the blink began where the lid started to fall: walk back while under reopen
                 j = i
                 while j > 0 and found[j - 1] and ratio[j - 1] < config.blink_reopen:
                     j -= 1
                 start = j
         elif r > config.blink_reopen:
-            if (i - start) / fps <= config.blink_max_s:
-                events.append((start / fps, i / fps))
+            raw.append([start, i])
             start = None
+    merged: list[list[int]] = []
+    for ev in raw:
+        if merged and (ev[0] - merged[-1][1]) / fps <= config.blink_merge_s:
+            merged[-1][1] = ev[1]
+        else:
+            merged.append(ev)
+    events = [(s / fps, e / fps) for s, e in merged if (e - s) / fps <= config.blink_max_s]
     duration = len(ratio) / fps
     durations = [e - s for s, e in events]
     return BlinkStats(

@@ -21,11 +21,12 @@ class StyleConfig:
     min_relative_sharpness: float = 0.4  # a frame sharper than this × the clip's median is not "blurred"
     sharpness_crop: int = 128  # side of the aligned grey crop the Laplacian is measured on
     # --- neutral face (the clip person's own relaxed, closed-mouth, open-eyed face)
-    neutral_quantile: float = 0.25  # frames with opening under this quantile count as "closed"
+    neutral_quantile: float = 0.08  # share of valid frames, the most closed, the neutral is taken from
     # --- mouth-feature normalisation (see talkinghead.style.templates)
     opening_range_quantile: float = 0.95  # the clip's "wide open" = this quantile of inner-lip opening
     min_opening_range: float = 0.12  # inter-ocular units; floor of the opening range (a mouth that never
     # opens wider than this does not get its small openings blown up to "wide open")
+    min_jaw_range: float = 0.06  # floor of the jaw-drop range (fraction of the neutral nose–chin distance)
     # --- retrieval (paper §3.2 similarity search)
     frontal_penalty: float = 0.5  # cost added for a frame at the yaw/pitch limit (quadratic below it)
     blur_penalty: float = 0.5  # cost added for a frame at the blur limit (linear from median sharpness)
@@ -36,8 +37,9 @@ class StyleConfig:
     pose_smoothing_s: float = 0.12  # Gaussian σ (seconds) smoothing the clip's pose trajectory
     crossfade_s: float = 0.6  # cross-fade length (seconds) where a looped pose track restarts
     # --- blinks (eye-openness dips with hysteresis)
-    blink_close: float = 0.65  # a blink starts when eye openness falls under this × the open-eye baseline
+    blink_close: float = 0.6  # a blink starts when eye openness falls under this × the open-eye baseline
     blink_reopen: float = 0.8  # ... and ends when it rises back over this × baseline
+    blink_merge_s: float = 0.15  # closures closer than this (seconds) are one event
     blink_max_s: float = 0.8  # longer closures are not blinks (eyes shut on purpose)
     default_blink_rate: float = 17.0  # blinks per minute when the clip shows none (adult resting rate)
     default_blink_s: float = 0.22  # blink duration (seconds) when the clip shows none

@@ -6,20 +6,21 @@ from __future__ import annotations
 import numpy as np
 
 from talkinghead.style.analysis import StyleAnalysis
+from talkinghead.style.templates import FEATURES
 
 _COLOURS = {"None": "#1f77b4", "M": "#d62728", "R": "#2ca02c", "O": "#ff7f0e"}
 
 
-def mouth_closeup(crop: np.ndarray, landmarks: np.ndarray, size: int = 256) -> np.ndarray:
-    """A ``size²`` zoom on the mouth of an aligned crop (box around the lip points, 60 % margin)."""
+def mouth_closeup(crop: np.ndarray, landmarks: np.ndarray, width: int = 320, height: int = 192) -> np.ndarray:
+    """A ``width×height`` zoom on the mouth of an aligned crop, at the scale of the mouth corners."""
     import cv2
 
-    lips = np.asarray(landmarks)[48:68, :2]
+    pts = np.asarray(landmarks)[:, :2]
+    lips = pts[48:68]
     centre = (lips.min(0) + lips.max(0)) / 2.0
-    half = max(float(np.ptp(lips[:, 0])), float(np.ptp(lips[:, 1])), 8.0) * 0.8
-    scale = size / (2.0 * half)
-    m = np.array([[scale, 0.0, size / 2.0 - scale * centre[0]], [0.0, scale, size / 2.0 - scale * centre[1]]])
-    return cv2.warpAffine(crop, m, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
+    scale = 0.55 * width / max(float(np.linalg.norm(pts[54] - pts[48])), 4.0)  # mouth = 55 % of the width
+    m = np.array([[scale, 0.0, width / 2.0 - scale * centre[0]], [0.0, scale, height / 2.0 - scale * centre[1]]])
+    return cv2.warpAffine(crop, m, (width, height), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
 
 
 def contact_sheet(analysis: StyleAnalysis, *, title: str = "") -> np.ndarray:
@@ -28,9 +29,10 @@ def contact_sheet(analysis: StyleAnalysis, *, title: str = "") -> np.ndarray:
     from matplotlib.figure import Figure
 
     refs = analysis.references
-    fig = Figure(figsize=(12, 9.2), dpi=100)
+    fig = Figure(figsize=(12, 8.2), dpi=100)
     canvas = FigureCanvasAgg(fig)
-    grid = fig.add_gridspec(3, len(refs), height_ratios=[3.0, 1.6, 1.5], hspace=0.25, wspace=0.05)
+    grid = fig.add_gridspec(3, len(refs), height_ratios=[3.0, 1.8, 1.7], hspace=0.12, wspace=0.04)
+    fig.subplots_adjust(left=0.05, right=0.98, top=0.92 if title else 0.95, bottom=0.07)
     for k, ref in enumerate(refs):
         ax = fig.add_subplot(grid[0, k])
         ax.imshow(ref.crop)
@@ -46,13 +48,15 @@ def contact_sheet(analysis: StyleAnalysis, *, title: str = "") -> np.ndarray:
         ax.imshow(mouth_closeup(ref.crop, ref.landmarks))
         ax.axis("off")
     ax = fig.add_subplot(grid[2, :])
+    ax.set_title("mouth over time (grey: frames skipped)", fontsize=9, loc="left")
     track = analysis.track
     feats = analysis.retrieval.features
-    ax.plot(track.times, feats[:, 0], color="k", lw=1.2, label="mouth opening (1 = clip's wide open)")
-    ax.plot(track.times, feats[:, 1] * 5.0, color="0.55", lw=0.9, label="lip spread ×5 (+ wide, − round)")
+    opening, spread = feats[:, FEATURES.index("open")], feats[:, FEATURES.index("spread")]
+    ax.plot(track.times, opening, color="k", lw=1.2, label="mouth opening (1 = clip's wide open)")
+    ax.plot(track.times, spread * 5.0, color="0.55", lw=0.9, label="lip spread ×5 (+ wide, − round)")
     invalid = ~track.valid
     if invalid.any():
-        ax.fill_between(track.times, -1, 2, where=invalid, color="0.85", step="mid", label="skipped frames")
+        ax.fill_between(track.times, -1, 2, where=invalid, color="0.85", step="mid")
     for ref in refs:
         c = _COLOURS.get(ref.label, "k")
         ax.axvline(ref.time, color=c, lw=1.5)

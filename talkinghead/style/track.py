@@ -95,23 +95,24 @@ def neutral_face(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The clip person's own neutral face (68×3 canonical) and the frame indices it was taken from.
 
-    Neutral = element-wise median canonical shape over the valid frames whose mouth is closed
-    (inner-lip opening in the clip's lowest ``neutral_quantile``), whose lips are relaxed rather
-    than pressed (lip thickness not in the lowest third of those closed frames), whose mouth width
-    is ordinary (middle 80 %) and whose eyes are open (not under 80 % of the median eye openness).
-    This is what None (paper §5.4.3) and all clip-relative mouth features are measured against.
+    Neutral = element-wise median canonical shape over the valid frames whose mouth is the most
+    closed (the lowest ``neutral_quantile`` of inner-lip opening, at least 5 frames: speech
+    closes the lips only briefly, so a larger share would mix in parted lips), whose eyes are
+    open (at least 85 % of the clip's open-eye level, its 85th percentile), and of those the
+    more relaxed half (thicker visible lips): in speech most closures are m/b/p closures with
+    pressed lips, and the neutral must be the relaxed mouth so that M can be told from it. This
+    is what None (paper §5.4.3) and all clip-relative features are measured against.
     """
     idx = np.flatnonzero(valid)
-    opening, width, thick = mouth[idx, 0], mouth[idx, 1], mouth[idx, 4]
     ear = eye_open[idx].mean(1)
-    keep = opening <= np.quantile(opening, config.neutral_quantile)
-    keep &= ear >= 0.8 * np.median(ear)
-    if keep.sum() >= 6:
-        keep &= thick >= np.quantile(thick[keep], 1.0 / 3.0)
-        lo, hi = np.quantile(width[keep], [0.1, 0.9])
-        keep &= (width >= lo) & (width <= hi)
-    chosen = idx[keep] if keep.sum() >= 3 else idx
-    return np.median(canonical[chosen], axis=0), chosen
+    eyes_open = ear >= 0.85 * np.quantile(ear, 0.85)
+    idx = idx[eyes_open] if eyes_open.sum() >= 3 else idx
+    k = min(len(idx), max(5, int(np.ceil(config.neutral_quantile * len(idx)))))
+    closed = idx[np.argsort(mouth[idx, 0], kind="stable")[:k]]
+    if len(closed) >= 4:
+        thick = mouth[closed, 4]
+        closed = closed[thick >= np.median(thick)]
+    return np.median(canonical[closed], axis=0), closed
 
 
 def build_track(

@@ -1,0 +1,120 @@
+"""Choosing and caching the landmark backend.
+
+``auto`` picks face-alignment's 3D FAN when a CUDA GPU is present and FAN's weights are in the
+torch hub cache or can be downloaded now; otherwise the embedded MediaPipe backend, which needs
+no download and runs in real time on a CPU. The choice and its reason are logged. The
+environment variable ``TALKINGHEAD_LANDMARKS`` (auto | mediapipe | fan) overrides ``auto``; an
+explicit ``backend=`` argument overrides both.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+from talkinghead.errors import InputError
+from talkinghead.face.types import Landmarker
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "mediapipe", "fan")
+ENV_BACKEND = "TALKINGHEAD_LANDMARKS"
+OFFLINE_ENV = ("TALKINGHEAD_OFFLINE", "HF_HUB_OFFLINE")  # set to anything but 0/false: no network
+REACH_TIMEOUT_S = 2.0  # how long to try the weight host before calling it unreachable
+
+_cache: dict[tuple[str, str], Landmarker] = {}
+_cache_lock = threading.Lock()
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def offline() -> bool:
+    return any(os.environ.get(k, "").strip().lower() not in ("", "0", "false", "no") for k in OFFLINE_ENV)
+
+
+def host_reachable(host: str, timeout: float = REACH_TIMEOUT_S) -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def fan_weights_obtainable() -> tuple[bool, str]:
+    """(whether FAN can be loaded without failing, why)."""
+    from talkinghead.face.fan_backend import WEIGHT_HOST, weights_present
+
+    if weights_present():
+        return True, "its weights are in the torch hub cache"
+    if offline():
+        return False, f"its weights are not cached and {'/'.join(OFFLINE_ENV)} says we are offline"
+    if host_reachable(WEIGHT_HOST):
+        return True, f"its weights are downloadable from {WEIGHT_HOST}"
+    return False, f"its weights are not cached and {WEIGHT_HOST} is unreachable"
+
+
+def resolve_backend(backend: str = "auto") -> tuple[str, str]:
+    """(backend name, reason) for a requested ``backend``; see the module docstring."""
+    if backend not in BACKENDS:
+        raise InputError(f"Unknown landmark backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
+    if backend != "auto":
+        return backend, "requested"
+    env = os.environ.get(ENV_BACKEND, "").strip().lower()
+    if env and env != "auto":
+        if env not in BACKENDS:
+            raise InputError(f"{ENV_BACKEND}={env!r} is not a landmark backend: set it to one of {', '.join(BACKENDS)}.")
+        return env, f"{ENV_BACKEND}={env}"
+    if not cuda_available():
+        return "mediapipe", "no CUDA GPU (3D FAN would take seconds per frame on the CPU)"
+    ok, why = fan_weights_obtainable()
+    if ok:
+        return "fan", f"CUDA GPU present and {why}"
+    return "mediapipe", f"CUDA GPU present but FAN is unavailable: {why}"
+
+
+def _construct(name: str, device: str) -> Landmarker:
+    if name == "fan":
+        from talkinghead.face.fan_backend import FanLandmarker
+
+        return FanLandmarker(device=device)
+    from talkinghead.face.mediapipe_backend import MediaPipeLandmarker
+
+    return MediaPipeLandmarker()
+
+
+def _cached(name: str, device: str, reason: str) -> Landmarker:
+    """Build-once lookup; the caller holds ``_cache_lock``."""
+    key = (name, device)
+    if key not in _cache:
+        _cache[key] = _construct(name, device)
+        log.info("face landmarks: %s on %s (%s)", name, device, reason)
+    return _cache[key]
+
+
+def get_landmarker(backend: str = "auto", *, device: str | None = None) -> Landmarker:
+    """The landmark backend, built once per (backend, device) in this process and shared.
+
+    ``device`` only matters for ``fan`` (default: ``cuda`` when available, else ``cpu``).
+    When ``auto`` chose FAN and it fails to load, MediaPipe is used instead (logged).
+    """
+    name, reason = resolve_backend(backend)
+    if name == "mediapipe":
+        device = "cpu"
+    elif device is None:
+        device = "cuda" if cuda_available() else "cpu"
+    with _cache_lock:
+        try:
+            return _cached(name, device, reason)
+        except InputError as exc:
+            if reason == "requested" or reason.startswith(ENV_BACKEND):
+                raise
+            log.warning("face landmarks: fan failed to load (%s)", exc)
+            return _cached("mediapipe", "cpu", "fallback: fan failed to load")

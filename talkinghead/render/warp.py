@@ -1,0 +1,372 @@
+"""The `warp` renderer: training-free, offline, CPU real-time portrait animation by dense warping.
+
+A portrait's aligned crop is warped from its own landmarks to target landmarks (backward
+mapping with ``grid_sample``, batched, GPU when present). The dense field is a thin-plate spline
+(default) or the paper's first-order local affine motions composed with soft masks (eq. 8–9,
+analytic masks) through three kinds of control points:
+
+* the 68 landmarks, which carry expression and pose;
+* virtual points on the forehead and around the head (:func:`flow.skull_points`), posed
+  rigidly, so the forehead and hair turn with the head;
+* still anchors on the neck, the shoulders and the crop border.
+
+The field is evaluated on a coarse grid over the head only, upsampled bilinearly and multiplied
+by the portrait's support mask, so the background outside the head is sampled exactly in place.
+On top: a synthesised mouth interior when the lips part further than the portrait's
+(:mod:`mouth`), lowered eyelids for blinks (:mod:`eyes`), and :meth:`WarpRenderer.paste_back`
+into the full portrait (:mod:`compose`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from talkinghead import geometry
+from talkinghead.render import compose, eyes, flow, mouth
+from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace, prepare_source
+
+log = logging.getLogger(__name__)
+
+CACHE_KEY = "warp"
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    """Options of the `warp` renderer (lengths in inter-ocular units unless said otherwise)."""
+
+    method: str = "tps"  # dense field: "tps" (thin-plate spline) or "first_order" (paper eq. 8–9)
+    grid_step: int = 4  # crop pixels between nodes of the coarse grid the field is evaluated on
+    tps_regularization: float = 1e-5  # TPS smoothing λ (normalised units); keeps coincident targets solvable
+    mask_sigma: float = 0.6  # first_order: Gaussian mask width as a fraction of a point's nearest-neighbour gap
+    support_margin: float = 0.45  # the head's motion fades to zero over this distance outside the head
+    paste_feather: float = 0.12  # paste-back seam width outside the support
+    max_rotation_deg: float = 30.0  # head rotation away from the portrait's, clamped beyond
+    max_translation: float = 0.5  # head translation away from the portrait's, clamped beyond
+    max_scale_change: float = 0.25  # relative head scale change, clamped beyond
+    max_expression: float = 0.6  # a point's expression offset from the portrait's own, clamped beyond
+    mouth_reuse_opening: float = 0.05  # portrait lip gap above which its own mouth interior is reused
+    mouth_fade_in: float = 0.04  # painted interior fades in over this much lip gap beyond the portrait's
+    mouth_feather_px: float = 1.2  # feathered edge of the painted mouth interior, pixels
+    batch_size: int = 16  # frames warped together (memory vs speed)
+
+    def __post_init__(self) -> None:
+        if self.method not in ("tps", "first_order"):
+            raise ValueError(f"WarpConfig.method must be 'tps' or 'first_order', got {self.method!r}")
+        if self.grid_step < 1 or self.batch_size < 1:
+            raise ValueError("WarpConfig.grid_step and batch_size must be at least 1")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Per-portrait precomputation stored in ``SourceFace.cache['warp']``."""
+
+    device: torch.device
+    crop: torch.Tensor  # 1×3×S×S float32, 0–255
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) crop pixels the warp may change
+    nodes: torch.Tensor  # P×2 coarse-grid nodes inside the support, crop pixels
+    node_index: torch.Tensor  # P positions of those nodes in the full gh×gw lattice over the box
+    node_shape: tuple[int, int]  # (gh, gw)
+    node_support: torch.Tensor  # P support weights at the nodes
+    skull: np.ndarray  # V×3 canonical skull points
+    anchors: np.ndarray  # A×2 still crop points
+    source_points: torch.Tensor  # (68+V+A)×2 source positions of all control points
+    neighbours: torch.Tensor  # (68+V+A)×K nearest control points (first_order Jacobians)
+    teeth: np.ndarray  # T×3 canonical upper incisal edge (mouth.teeth_line)
+    palette: torch.Tensor  # 5×3 mouth palette
+    paint_mouth: bool  # the portrait's mouth is closed: paint an interior when the target opens
+    opening: float  # the portrait's own lip gap, inter-ocular units
+    paste: compose.PastePlan
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class WarpRenderer:
+    """Renderer protocol implementation ``warp`` (see :mod:`talkinghead.render.base`)."""
+
+    name = "warp"
+
+    def __init__(self, *, config: WarpConfig = WarpConfig(), device: torch.device | str | None = None) -> None:
+        self.config = config
+        self.device = torch.device(device) if device is not None else default_device()
+
+    # -----------------------------------------------------------------------------------------
+    # preparation
+
+    def prepare(self, image: np.ndarray, landmarks: np.ndarray) -> SourceFace:
+        """Crop/align the portrait and precompute the mesh, support, mouth and paste data."""
+        source = prepare_source(image, landmarks)
+        source.cache[CACHE_KEY] = self._precompute(source)
+        return source
+
+    def _prepared(self, source: SourceFace) -> _Prepared:
+        prep = source.cache.get(CACHE_KEY)
+        if not isinstance(prep, _Prepared) or prep.device != self.device:
+            prep = self._precompute(source)
+            source.cache[CACHE_KEY] = prep
+        return prep
+
+    def _precompute(self, source: SourceFace) -> _Prepared:
+        cfg, dev = self.config, self.device
+        size = source.size
+        pts = source.landmarks[:, :2]
+        iod = float(np.linalg.norm(pts[45] - pts[36]))
+        skull = flow.skull_points(source.identity)
+        skull_src = source.pose.apply(skull)[:, :2]
+        anchors = flow.still_anchors(source.landmarks)
+        support = compose.support_mask(np.concatenate([pts, skull_src]), size, cfg.support_margin * iod)
+        x0, y0, x1, y1 = compose.mask_box(support)
+        gw = int(np.ceil((x1 - 1 - x0) / cfg.grid_step)) + 1
+        gh = int(np.ceil((y1 - 1 - y0) / cfg.grid_step)) + 1
+        gx, gy = np.linspace(x0, x1 - 1, gw), np.linspace(y0, y1 - 1, gh)
+        nodes = np.stack(np.meshgrid(gx, gy, indexing="xy"), -1).reshape(-1, 2)
+        node_support = support[np.round(nodes[:, 1]).astype(int), np.round(nodes[:, 0]).astype(int)]
+        active = np.flatnonzero(node_support > 0)
+        all_src = np.concatenate([pts, skull_src, anchors])
+        k = min(8, len(all_src) - 1)
+        d = np.linalg.norm(all_src[:, None] - all_src[None], axis=-1)
+        neighbours = np.argsort(d, 1)[:, 1 : k + 1]
+        opening = float(geometry.mouth_features(source.landmarks).opening)
+        paint = opening < cfg.mouth_reuse_opening
+        log.debug("warp: portrait lip gap %.3f → %s mouth interior", opening, "painted" if paint else "own")
+        crop = torch.from_numpy(source.crop).to(dev).permute(2, 0, 1).unsqueeze(0).float()
+        return _Prepared(
+            device=dev,
+            crop=crop,
+            box=(x0, y0, x1, y1),
+            nodes=torch.tensor(nodes[active], dtype=torch.float32, device=dev),
+            node_index=torch.tensor(active, dtype=torch.long, device=dev),
+            node_shape=(gh, gw),
+            node_support=torch.tensor(node_support[active], dtype=torch.float32, device=dev),
+            skull=skull,
+            anchors=anchors,
+            source_points=torch.tensor(all_src, dtype=torch.float32, device=dev),
+            neighbours=torch.tensor(neighbours, dtype=torch.long, device=dev),
+            teeth=mouth.teeth_line(source.identity),
+            palette=mouth.mouth_palette(source.crop, source.landmarks).as_tensor(dev),
+            paint_mouth=paint,
+            opening=opening,
+            paste=compose.paste_plan(
+                source.image, source.transform, support, reach=cfg.grid_step, feather=cfg.paste_feather * iod
+            ),
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # targets
+
+    def clamp_targets(self, source: SourceFace, targets: FrameTargets) -> FrameTargets:
+        """Validate targets and clamp them to what a 2-D warp can show.
+
+        Raises ``ValueError`` for non-finite values or a collapsed face (a scale or a face spread
+        under a fifth of the portrait's). Clamps, per frame: head rotation to
+        ``max_rotation_deg`` from the portrait's, translation to ``max_translation``, scale to
+        ``1 ± max_scale_change``, and each point's offset from the portrait's own canonical point
+        to ``max_expression`` (far-out points are pulled back, not rejected).
+        """
+        cfg = self.config
+        arrays = {
+            "canonical": targets.canonical,
+            "rotation": targets.rotation,
+            "translation": targets.translation,
+            "scale": targets.scale,
+            "eye_open": targets.eye_open,
+        }
+        for name, value in arrays.items():
+            if not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+                raise ValueError(f"FrameTargets.{name} holds NaN or infinite values; fix the motion before rendering")
+        s0 = source.pose.scale
+        scale = np.asarray(targets.scale, dtype=np.float64)
+        if (scale <= 0.2 * s0).any() or (scale >= 5.0 * s0).any():
+            raise ValueError(
+                f"target face scale {scale.min():.3g}–{scale.max():.3g} px per eye distance is far from the "
+                f"portrait's {s0:.3g}: the target landmarks are collapsed or not in this portrait's crop pixels"
+            )
+        canonical = np.asarray(targets.canonical, dtype=np.float64)
+        spread = np.linalg.norm(canonical - canonical.mean(1, keepdims=True), axis=-1).mean(-1)
+        own = np.linalg.norm(source.identity - source.identity.mean(0), axis=-1).mean()
+        if (spread < 0.2 * own).any():
+            raise ValueError("target canonical landmarks are collapsed (spread under a fifth of the portrait's)")
+        offset = canonical - source.identity
+        norm = np.linalg.norm(offset, axis=-1, keepdims=True)
+        canonical = source.identity + offset * np.minimum(1.0, cfg.max_expression / np.maximum(norm, 1e-12))
+        rotation = np.stack([_clamp_rotation(r, source.pose.rotation, cfg.max_rotation_deg) for r in targets.rotation])
+        shift = np.asarray(targets.translation, dtype=np.float64) - source.pose.translation
+        limit = cfg.max_translation * s0
+        shift *= np.minimum(1.0, limit / np.maximum(np.linalg.norm(shift, axis=-1, keepdims=True), 1e-12))
+        return FrameTargets(
+            canonical=canonical,
+            rotation=rotation,
+            translation=source.pose.translation + shift,
+            scale=np.clip(scale, s0 * (1 - cfg.max_scale_change), s0 * (1 + cfg.max_scale_change)),
+            eye_open=np.clip(np.asarray(targets.eye_open, dtype=np.float64), 0.0, 1.0),
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # rendering
+
+    def render_isps(self, source: SourceFace, references: list[ReferenceFrame]) -> list[np.ndarray]:
+        """Paper §3.3 / eq. 2: the portrait wearing each reference's rotation and expression.
+
+        Target canonical = portrait identity c + reference expression ε̄ (relative to the clip
+        person's own neutral face, so the portrait keeps its face shape); rotation = the
+        reference's R̄. Translation and scale stay the portrait's (τ̄, s̄ of the style clip are in
+        another image's pixels and would only move the face around the crop): the face stays in
+        place and turns about its own centre.
+        """
+        if not references:
+            return []
+        targets = FrameTargets(
+            canonical=np.stack([source.identity + r.expression for r in references]),
+            rotation=np.stack([r.pose.rotation for r in references]),
+            translation=np.repeat(source.pose.translation[None], len(references), 0),
+            scale=np.full(len(references), source.pose.scale),
+            eye_open=np.ones(len(references)),
+        )
+        return list(self.render(source, targets))
+
+    def render(
+        self, source: SourceFace, targets: FrameTargets, references: list[ReferenceFrame] | None = None
+    ) -> np.ndarray:
+        """B×S×S×3 uint8 frames of the crop (``references`` are not needed by this renderer)."""
+        prep = self._prepared(source)
+        targets = self.clamp_targets(source, targets)
+        size = source.size
+        out = np.empty((len(targets), size, size, 3), np.uint8)
+        with torch.inference_mode():
+            for start in range(0, len(targets), self.config.batch_size):
+                chunk = targets[start : start + self.config.batch_size]
+                out[start : start + len(chunk)] = self._render_chunk(prep, chunk, size)
+        return out
+
+    def _target_points(self, prep: _Prepared, targets: FrameTargets) -> tuple[torch.Tensor, torch.Tensor]:
+        """B×68×2 target landmarks and B×(68+V+A)×2 target control points, crop pixels."""
+        landmarks = targets.landmarks[..., :2]
+        skull = targets.scale[:, None, None] * np.einsum("nj,bij->bni", prep.skull, targets.rotation)
+        skull = skull[..., :2] + targets.translation[:, None, :2]
+        anchors = np.broadcast_to(prep.anchors, (len(targets),) + prep.anchors.shape)
+        ctrl = np.concatenate([landmarks, skull, anchors], 1)
+        dev = prep.device
+        return (
+            torch.tensor(landmarks, dtype=torch.float32, device=dev),
+            torch.tensor(ctrl, dtype=torch.float32, device=dev),
+        )
+
+    def sample_map(self, source: SourceFace, targets: FrameTargets) -> torch.Tensor:
+        """B×h×w×2 backward map (source crop pixels for each target pixel of the support box),
+        before eyelids; for inspection and benchmarks. Targets are used as given (not clamped)."""
+        prep = self._prepared(source)
+        _, ctrl = self._target_points(prep, targets)
+        with torch.inference_mode():
+            return self._dense_map(prep, ctrl)
+
+    def _dense_map(self, prep: _Prepared, ctrl: torch.Tensor) -> torch.Tensor:
+        b = ctrl.shape[0]
+        src = prep.source_points.unsqueeze(0).expand(b, -1, -1)
+        scale = float(max(prep.box[2] - prep.box[0], prep.box[3] - prep.box[1]))
+        if self.config.method == "tps":
+            coef = flow.tps_fit(ctrl / scale, (src - ctrl) / scale, regularization=self.config.tps_regularization)
+            disp = flow.tps_eval(prep.nodes / scale, ctrl / scale, coef) * scale  # B×P×2
+        else:
+            jac = flow.local_jacobians(ctrl, src, prep.neighbours)
+            gap = torch.cdist(ctrl, ctrl) + 1e9 * torch.eye(ctrl.shape[1], device=ctrl.device)
+            sigma = self.config.mask_sigma * gap.min(-1).values.clamp_min(2.0)
+            disp = flow.first_order_eval(prep.nodes, ctrl, src, jac, sigma=sigma, background_weight=1e-4)
+            disp = disp - prep.nodes
+        gh, gw = prep.node_shape
+        full = torch.zeros(b, gh * gw, 2, dtype=disp.dtype, device=disp.device)
+        full[:, prep.node_index] = disp * prep.node_support[None, :, None]
+        x0, y0, x1, y1 = prep.box
+        disp = full.view(b, gh, gw, 2).permute(0, 3, 1, 2)  # B×2×gh×gw
+        disp = F.interpolate(disp, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=True)
+        ys = torch.arange(y0, y1, dtype=torch.float32, device=prep.device)
+        xs = torch.arange(x0, x1, dtype=torch.float32, device=prep.device)
+        ident = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)  # h×w×2
+        return ident.unsqueeze(0) + disp.permute(0, 2, 3, 1)  # B×h×w×2
+
+    def _render_chunk(self, prep: _Prepared, targets: FrameTargets, size: int) -> np.ndarray:
+        b = len(targets)
+        landmarks, ctrl = self._target_points(prep, targets)
+        iod = torch.tensor(targets.scale, dtype=torch.float32, device=prep.device)  # canonical eye distance is 1
+        smap = self._dense_map(prep, ctrl)
+        x0, y0, x1, y1 = prep.box
+        eye_open = torch.tensor(targets.eye_open, dtype=torch.float32, device=prep.device)
+        if bool((eye_open < 0.999).any()):
+            smap = eyes.close_eyelids(smap, (x0, y0), landmarks, eye_open, iod)
+        norm = (smap + 0.5) * (2.0 / size) - 1.0  # pixel centres → grid_sample's [−1, 1], align_corners=False
+        warped = F.grid_sample(
+            prep.crop.expand(b, -1, -1, -1), norm, mode="bilinear", padding_mode="border", align_corners=False
+        )  # B×3×h×w
+        if prep.paint_mouth:
+            self._paint_mouth(prep, targets, landmarks, iod, warped)
+        frames = prep.crop.expand(b, -1, -1, -1).clone()
+        frames[:, :, y0:y1, x0:x1] = warped
+        return frames.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+    def _paint_mouth(
+        self, prep: _Prepared, targets: FrameTargets, landmarks: torch.Tensor, iod: torch.Tensor, warped: torch.Tensor
+    ) -> None:
+        """Paint the mouth interior into ``warped`` (B×3×h×w over the support box) in place, in
+        the mouth's box only, faded in as the target's lip gap exceeds the portrait's."""
+        gap = geometry.mouth_features(targets.landmarks).opening - prep.opening
+        strength = np.clip(gap / self.config.mouth_fade_in, 0.0, 1.0)
+        strength = strength * strength * (3.0 - 2.0 * strength)
+        if not (strength > 0).any():
+            return
+        x0, y0, x1, y1 = prep.box
+        teeth = targets.scale[:, None, None] * np.einsum("nj,bij->bni", prep.teeth, targets.rotation)
+        teeth = teeth[..., :2] + targets.translation[:, None, :2]
+        pts = np.concatenate([targets.landmarks[:, 48:68, :2], teeth], 1).reshape(-1, 2)
+        pad = 4
+        mx0, my0 = np.floor(pts.min(0)).astype(int) - pad
+        mx1, my1 = np.ceil(pts.max(0)).astype(int) + pad
+        mx0, my0, mx1, my1 = max(mx0, x0), max(my0, y0), min(mx1, x1), min(my1, y1)
+        if mx1 <= mx0 or my1 <= my0:
+            return
+        region = warped[:, :, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
+        region.copy_(
+            mouth.paint_mouth(
+                region,
+                (mx0, my0),
+                landmarks,
+                torch.tensor(teeth, dtype=torch.float32, device=prep.device),
+                iod,
+                prep.palette,
+                strength=torch.tensor(strength, dtype=torch.float32, device=prep.device),
+                feather=self.config.mouth_feather_px,
+            )
+        )
+
+    # -----------------------------------------------------------------------------------------
+    # paste-back
+
+    def paste_back(self, frame: np.ndarray, source: SourceFace) -> np.ndarray:
+        """A rendered crop (S×S×3, or B×S×S×3) blended into the full portrait (H×W×3 / B×H×W×3 uint8).
+
+        Only the head's box is resampled (inverse of ``source.transform``) and blended with a
+        feathered mask that reaches past the head's support; all other pixels are the portrait's.
+        """
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.shape[-3:] != (source.size, source.size, 3):
+            raise ValueError(f"paste_back needs {source.size}×{source.size}×3 uint8 frames, got {frame.shape} {frame.dtype}")
+        return compose.paste(source.image, frame, self._prepared(source).paste)
+
+
+def _clamp_rotation(rotation: np.ndarray, reference: np.ndarray, max_deg: float) -> np.ndarray:
+    """``rotation`` moved toward ``reference`` until their relative angle is at most ``max_deg``."""
+    r = np.asarray(rotation, dtype=np.float64)
+    rel = r @ reference.T
+    angle = np.arccos(np.clip((np.trace(rel) - 1.0) / 2.0, -1.0, 1.0))
+    limit = np.deg2rad(max_deg)
+    if angle <= limit:
+        return r
+    axis = np.array([rel[2, 1] - rel[1, 2], rel[0, 2] - rel[2, 0], rel[1, 0] - rel[0, 1]])
+    axis /= max(np.linalg.norm(axis), 1e-12)
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    clamped = np.eye(3) + np.sin(limit) * k + (1 - np.cos(limit)) * k @ k  # Rodrigues
+    return clamped @ reference
