@@ -65,6 +65,8 @@ LOWER_INNER = np.array([67, 66, 65])  # paired with UPPER_INNER
 CORNERS = np.array([48, 54, 60, 64])
 LOWER_LIP = np.concatenate([LOWER_OUTER, LOWER_INNER])
 BROWS = np.arange(17, 27)
+REST_CLOSURE = 0.45  # closed lips at rest: fraction of each lip's thickness drawn toward the closed line
+PRESS_CLOSURE = 0.15  # … added when the lips press (m, b, p)
 INNER_BROWS = np.array([20, 21, 22, 23])
 
 
@@ -418,11 +420,13 @@ def expression_frames(preset: Preset, identity: np.ndarray, mouth: np.ndarray) -
     brow_amount = preset.brow_rest + preset.brow_open * _smooth(mouth[:, 0], 0.15, FPS)
 
     faces = np.repeat(rest[None], len(mouth), 0)
-    # Pressed lips: each lip thins toward the closed line.
-    faces[:, UPPER_OUTER, 1] += 0.45 * up_thick * press
-    faces[:, LOWER_OUTER, 1] -= 0.45 * low_thick * press
-    # Width: rounding narrows and pushes the lips forward, spreading widens them.
-    factor = 1.0 - 0.32 * round_ + 0.12 * spread - 0.03 * press
+    # Closed lips: each lip is drawn toward the closed line (which also hides the portrait's
+    # teeth), more when pressed (m/b/p), less as the mouth opens.
+    closure = REST_CLOSURE * (1.0 - np.clip(open_, 0.0, 1.0)) + PRESS_CLOSURE * press
+    faces[:, UPPER_OUTER, 1] += up_thick * closure
+    faces[:, LOWER_OUTER, 1] -= low_thick * closure
+    # Width: rounding narrows and pushes the lips forward, spreading widens them, pressing tightens.
+    factor = 1.0 - 0.32 * round_ + 0.12 * spread - 0.06 * press
     faces[:, LIPS, 0] = cx + (faces[:, LIPS, 0] - cx) * factor
     faces[:, [60, 64], 0] = cx + (faces[:, [60, 64], 0] - cx) * (1.0 - 0.12 * round_)
     faces[:, LIPS, 2] -= 0.06 * round_ * (0.4 + 0.6 * w[LIPS])

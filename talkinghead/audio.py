@@ -164,18 +164,20 @@ def log_mel(audio: np.ndarray | torch.Tensor, cfg: MelConfig = DEFAULT_MEL) -> t
     fb = torch.tensor(mel_filterbank(cfg), dtype=torch.float32)
     half = cfg.n_fft // 2
     power = torch.zeros(total, cfg.n_fft // 2 + 1)
+    # frame m of phase j covers samples start_j + m·period − half … + n_fft: pad once on the left by
+    # half and on the right far enough for the last frame of every phase
+    end = max(offsets) + max(0, (total - 1) // 3) * period + cfg.n_fft
+    padded = torch.nn.functional.pad(x, (half, max(0, end - n - half)))
     for j, start in enumerate(offsets):
         count = len(range(j, total, 3))
         if count == 0:
             continue
-        # frame m of phase j covers samples start + m·period − half … + n_fft (half = left padding)
-        end = start + (count - 1) * period + cfg.n_fft
-        seg = torch.nn.functional.pad(x, (half, max(0, end - n - half)))[start:end]
+        seg = padded[start : start + (count - 1) * period + cfg.n_fft]
         spec = torch.stft(
             seg, cfg.n_fft, hop_length=period, win_length=cfg.n_fft, window=windows[j], center=False,
             return_complex=True,
         )  # (n_fft/2+1) × count
-        power[j::3] = spec.abs().square().T[:count]
+        power[j::3] = (spec.real.square() + spec.imag.square()).T[:count]
     mel = power @ fb.T  # T_mel × 257 → T_mel × n_mels
     return torch.log(mel + cfg.log_eps)
 

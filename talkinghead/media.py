@@ -55,6 +55,7 @@ MAX_FPS = 240.0  # rates above this in a header are time bases, not frame rates
 IMAGE_HINT = "upload a JPEG, PNG, WebP or BMP photo"
 AUDIO_HINT = "upload a speech or song recording (WAV, MP3, M4A, OGG or FLAC) or a video with sound"
 VIDEO_HINT = "upload a video of someone talking or singing (MP4, MOV, WebM, AVI or GIF)"
+MEDIA_HINT = "upload a photo, a recording or a video in a common format (JPEG, PNG, WAV, MP3, MP4...)"
 
 ImageSource = str | os.PathLike | bytes | np.ndarray | Image.Image
 
@@ -76,6 +77,24 @@ def _tail(text: str | bytes, n_lines: int = 15, path: str | os.PathLike | None =
         text = text.replace(str(path), _display_name(path))
     lines = [line for line in text.replace("\r", "\n").splitlines() if line.strip()]
     return "\n".join(lines[-n_lines:])
+
+
+_LOG_PREFIX = re.compile(r"^(\[[^\]]*\] ?)+")  # "[vist#0:0/h264 @ 0x55…] [dec:h264 @ 0x55…] "
+
+
+_LOG_NOISE = ("Terminating thread", "Task finished with error", "Conversion failed", "At least one output file",
+              "Could not open encoder")
+# Summary lines ffmpeg prints after the specific error; used only when nothing more specific is there.
+_LOG_GENERIC = ("Error opening input", "Nothing was written")
+
+
+def _reason(stderr: str | bytes, path: str | os.PathLike) -> str:
+    """ffmpeg's most specific error line, without its internal prefixes, for a user-facing message."""
+    lines = [_LOG_PREFIX.sub("", line).strip() for line in _tail(stderr, 8, path).splitlines()]
+    lines = [line for line in lines if line and not line.startswith(_LOG_NOISE)]
+    specific = [line for line in lines if not line.startswith(_LOG_GENERIC)]
+    reason = (specific or lines or ["no details"])[-1]
+    return reason if len(reason) <= 240 else reason[:237] + "..."
 
 
 def _display_name(path: str | os.PathLike) -> str:
@@ -130,8 +149,8 @@ _SIZE = re.compile(r"^(\d+)x(\d+)(?:\s|$)")
 _SAR = re.compile(r"\bSAR (\d+):(\d+)")
 _RATE = re.compile(r"^([\d.]+)(k?) (fps|tbr)$")
 _DURATION = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
-_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees|^\s*rotate\s*:\s*(-?\d+)", re.IGNORECASE)
-_IMAGE_DEMUXERS = ("image2", "image2pipe", "apng", "gif", "webp")
+_NTSC_RATES = (24000 / 1001, 30000 / 1001, 48000 / 1001, 60000 / 1001, 120000 / 1001)
+_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees|^\s*rotate\s*:\s*(-?\d+)", re.IGNORECASE | re.MULTILINE)
 
 
 def _parse_rate(fields: list[str], unit: str) -> float | None:
@@ -169,13 +188,16 @@ def _parse_streams(text: str) -> list[tuple[str, list[str], str]]:
     return streams
 
 
-def parse_probe(text: str, name: str = "the file") -> MediaInfo:
-    """Parse the stderr of ``ffmpeg -i FILE`` into a :class:`MediaInfo` (see :func:`probe`)."""
+def parse_probe(text: str, name: str = "the file", hint: str = MEDIA_HINT) -> MediaInfo:
+    """Parse the stderr of ``ffmpeg -i FILE`` into a :class:`MediaInfo` (see :func:`probe`).
+
+    ``name`` and ``hint`` (what the user should do instead) go into the error messages.
+    """
     m = re.search(r"^Input #0, (.+?), from ", text, re.MULTILINE)
     if m is None:
-        reason = _tail(text, 3).replace("\n", "; ") or "ffmpeg printed nothing"
+        reason = _reason(text, name)
         raise InputError(
-            f"{name} is not a media file that can be read ({reason}): {IMAGE_HINT}, or {AUDIO_HINT}"
+            f"{name} is not a media file that can be read ({reason}): {hint}"
         )
     container = m.group(1)
     d = _DURATION.search(text)
@@ -210,6 +232,8 @@ def parse_probe(text: str, name: str = "the file") -> MediaInfo:
         if fps is None or fps > MAX_FPS:
             tbr = _parse_rate(fields, "tbr")
             fps = tbr if tbr is not None and tbr <= MAX_FPS else None
+        if fps is not None:  # the header rounds to 2 decimals: 23.98 is 24000/1001, 29.97 is 30000/1001
+            fps = next((r for r in _NTSC_RATES if abs(fps - r) < 0.006), fps)
         r = _ROTATION.search(block)
         if r:
             rotation = round(float(r.group(1) or r.group(2))) % 360
@@ -232,14 +256,14 @@ def parse_probe(text: str, name: str = "the file") -> MediaInfo:
     if has_video:
         single_frame = duration is not None and fps is not None and duration * fps < 1.5
         is_image = container.endswith("_pipe") or container in ("image2", "image2pipe")
-        if is_image or (single_frame and container in _IMAGE_DEMUXERS) or (single_frame and audio is None):
+        if is_image or (single_frame and audio is None):
             kind: Literal["image", "video", "audio"] = "image"
         else:
             kind = "video"
     elif audio is not None:
         kind = "audio"
     else:
-        raise InputError(f"{name} holds neither pictures nor sound that can be read: {VIDEO_HINT}")
+        raise InputError(f"{name} holds neither pictures nor sound that can be read: {hint}")
     return MediaInfo(
         kind=kind,
         container=container,
@@ -258,14 +282,14 @@ def parse_probe(text: str, name: str = "the file") -> MediaInfo:
     )
 
 
-def probe(path: str | os.PathLike) -> MediaInfo:
+def probe(path: str | os.PathLike, *, hint: str = MEDIA_HINT) -> MediaInfo:
     """Describe a media file: kind (image/video/audio), display size, fps, duration, audio track.
 
     Callers use it to decide what an upload is before decoding it (a still photo given as a
     style clip, a video given as the audio...). Raises :class:`InputError` for a missing, empty
-    or non-media file.
+    or non-media file; ``hint`` is the advice its message ends with.
     """
-    path = _check_readable(path, f"{VIDEO_HINT}, or {AUDIO_HINT}")
+    path = _check_readable(path, hint)
     try:
         result = subprocess.run(
             [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)],
@@ -275,10 +299,10 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         )
     except subprocess.TimeoutExpired as exc:
         raise InputError(f"{_display_name(path)} could not be read in {PROBE_TIMEOUT_S:.0f} s: "
-                         "upload a standard media file") from exc
+                         f"{hint}") from exc
     # Without an output file ffmpeg always exits with 1; the header on stderr is what counts.
     text = result.stderr.decode("utf-8", "replace").replace(str(path), _display_name(path))
-    return parse_probe(text, _display_name(path))
+    return parse_probe(text, _display_name(path), hint)
 
 
 def video_duration(path: str | os.PathLike) -> float:
@@ -456,10 +480,8 @@ def _check_audio(audio: np.ndarray, name: str) -> np.ndarray:
         raise InputError(f"{name} contains invalid samples (NaN or infinity): {AUDIO_HINT}")
     peak = float(np.max(np.abs(audio)))
     if peak < SILENCE_PEAK:
-        raise InputError(
-            f"the audio is silent: {name} peaks at {20 * math.log10(max(peak, 1e-12)):.0f} dBFS; "
-            f"{AUDIO_HINT}"
-        )
+        level = "holds only digital silence" if peak == 0 else f"peaks at {20 * math.log10(peak):.0f} dBFS"
+        raise InputError(f"the audio is silent: {name} {level}; {AUDIO_HINT}")
     return audio
 
 
@@ -475,7 +497,7 @@ def _decode_audio(path: Path, name: str, *, max_seconds: float | None = None) ->
     result = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True)
     if result.returncode != 0:
         raise InputError(
-            f"{name} could not be decoded as audio ({_tail(result.stderr, 2, path)}): {AUDIO_HINT}"
+            f"{name} could not be decoded as audio ({_reason(result.stderr, path)}): {AUDIO_HINT}"
         )
     n = len(result.stdout) // 4
     return np.frombuffer(result.stdout[: 4 * n], dtype="<f4").astype(np.float32)
@@ -491,7 +513,7 @@ def load_audio(path: str | os.PathLike, *, max_seconds: float | None = None) -> 
     """
     path = _check_readable(path, AUDIO_HINT)
     name = _display_name(path)
-    info = probe(path)
+    info = probe(path, hint=AUDIO_HINT)
     if not info.has_audio:
         what = "an image" if info.kind == "image" else "a video without sound" if info.has_video else "a file"
         raise InputError(f"{name} has no audio track (it is {what}): {AUDIO_HINT}")
@@ -597,7 +619,7 @@ def _rate_arg(fps: float) -> str:
 def _video_info(path: str | os.PathLike) -> tuple[Path, MediaInfo]:
     path = _check_readable(path, VIDEO_HINT)
     name = _display_name(path)
-    info = probe(path)
+    info = probe(path, hint=VIDEO_HINT)
     if info.kind == "image":
         raise InputError(f"{name} is a still image, not a video clip: {VIDEO_HINT}")
     if not info.has_video:
@@ -667,8 +689,8 @@ def iter_video_frames(
         stderr = err.read()
     if rc != 0:
         if n == 0:
-            raise InputError(f"{name} could not be decoded as video ({_tail(stderr, 2, path)}): {VIDEO_HINT}")
-        logger.warning("%s: ffmpeg stopped with errors after %d frames: %s", name, n, _tail(stderr, 2, path))
+            raise InputError(f"{name} has no decodable video frames ({_reason(stderr, path)}): {VIDEO_HINT}")
+        logger.warning("%s: ffmpeg stopped with errors after %d frames: %s", name, n, _reason(stderr, path))
     elif n == 0:
         raise InputError(f"{name} contains no video frames: {VIDEO_HINT}")
 

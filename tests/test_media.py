@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import struct
 import subprocess
 import wave
@@ -343,7 +344,7 @@ def test_audio_errors_are_clear(tmp_path):
 
     silent = tmp_path / "silence.wav"
     ffmpeg("-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-t", "1", str(silent))
-    with pytest.raises(InputError, match="the audio is silent: silence.wav"):
+    with pytest.raises(InputError, match="the audio is silent: silence.wav holds only digital silence"):
         media.load_audio(silent)
 
     garbage = tmp_path / "voice.mp3"
@@ -489,6 +490,26 @@ def test_variable_frame_rate_becomes_constant(tmp_path):
     assert means[0] < 30 and means[-1] > 200  # first and last frames are there
 
 
+def test_browser_recording_without_duration(tmp_path):
+    # MediaRecorder (webcam capture in the browser) writes WebM whose header has no duration.
+    path = tmp_path / "webcam.webm"
+    ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={W}x{H}:rate=30", "-f", "lavfi", "-i", "sine", "-t", "2",
+           "-c:v", "libvpx", "-deadline", "realtime", "-c:a", "libopus", "-live", "1", "-f", "webm", str(path))
+    info = media.probe(path)
+    assert info.duration is None and info.kind == "video" and info.has_audio
+    clip = media.load_video(path)
+    assert clip.frames.shape == (60, H, W, 3) and clip.fps == 30
+    assert clip.audio is not None and len(clip.audio) == 2 * media.SAMPLE_RATE
+
+
+def test_non_square_pixels_are_stretched_for_display(tmp_path):
+    path = encode(tmp_path / "anamorphic.mp4", grey_frames(3), 10, "-vf", "setsar=2", "-pix_fmt", "yuv420p")
+    assert "SAR 2:1" in ffmpeg_header(path)
+    info = media.probe(path)
+    assert (info.width, info.height) == (2 * W, H)
+    assert media.load_video(path).frames.shape == (3, H, 2 * W, 3)
+
+
 def test_video_audio_track_matches_frames(tmp_path):
     wav = make_audio(tmp_path, "a.wav", 44100, "-c:a", "pcm_s16le", seconds=3.0)
     clip_path = encode(tmp_path / "talk.mp4", grey_frames(25), 10, "-pix_fmt", "yuv420p", "-c:a", "aac", audio=wav)
@@ -520,8 +541,15 @@ def test_video_errors_are_clear(tmp_path):
     whole = encode(tmp_path / "whole.mp4", grey_frames(20), 10, "-pix_fmt", "yuv420p")
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-    with pytest.raises(InputError, match="cut.mp4"):
+    with pytest.raises(InputError, match=r"cut.mp4 is not a media file that can be read \(.*moov atom not found"):
         media.load_video(cut)
+    # Intact header, destroyed picture data: a clear message, not ffmpeg's internals.
+    data = bytearray(media.write_video(tmp_path / "zeroed.mp4", gradient()[None].repeat(10, 0), 10).read_bytes())
+    start = data.index(b"mdat") + 4
+    data[start:] = bytes(len(data) - start)
+    (tmp_path / "zeroed.mp4").write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"zeroed.mp4 has no decodable video frames \((?!\[)[^@]*\): upload"):
+        media.load_video(tmp_path / "zeroed.mp4")
 
 
 def test_iterating_frames_can_stop_early(tmp_path):
@@ -546,9 +574,56 @@ def test_written_video_is_browser_playable_and_exactly_as_long_as_its_frames(tmp
         assert media.video_duration(out) == pytest.approx(n / fps, abs=1 / fps)
         clip = media.load_video(out)
         assert len(clip) == n
-        decoded = media._decode_audio(out, out.name)
+        decoded = media.load_audio(out)
         assert abs(len(decoded) - n / fps * media.SAMPLE_RATE) <= media.SAMPLE_RATE / fps
+        assert peak_frequency(decoded) == pytest.approx(440, abs=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out_0.5.mp4", "out_1.48.mp4", "out_4.0.mp4"]
+
+
+def test_written_audio_stays_in_sync(tmp_path):
+    audio = np.zeros(2 * media.SAMPLE_RATE, np.float32)
+    start = media.SAMPLE_RATE  # a 10 ms beep exactly at 1.000 s (frame 25 at 25 fps)
+    audio[start : start + 160] = 0.8 * np.sin(2 * np.pi * 1000 * np.arange(160) / media.SAMPLE_RATE)
+    out = media.write_video(tmp_path / "sync.mp4", grey_frames(50), 25, audio=audio)
+    decoded = media.load_audio(out)
+    loud = np.flatnonzero(np.abs(decoded) > 0.2)
+    assert abs(loud[0] - start) <= 16 and abs(loud[-1] - (start + 159)) <= 16  # within 1 ms
+
+
+@pytest.mark.browser
+def test_written_video_plays_in_chromium(tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    frames = np.random.default_rng(0).integers(0, 256, (50, 121, 161, 3), dtype=np.uint8)
+    video = media.write_video(tmp_path / "clip.mp4", frames, 25, audio=sine(2.0, media.SAMPLE_RATE))
+    page = tmp_path / "page.html"
+    page.write_text('<video id="v" src="clip.mp4" muted></video>')
+    script = """() => new Promise(done => {
+      const v = document.getElementById("v");
+      const go = async () => {
+        try { await v.play(); } catch (e) { done({error: String(e)}); return; }
+        setTimeout(() => done({duration: v.duration, width: v.videoWidth, height: v.videoHeight,
+                               time: v.currentTime}), 400);
+      };
+      v.onerror = () => done({error: "media error " + (v.error && v.error.code)});
+      if (v.error) done({error: "media error " + v.error.code});
+      else if (v.readyState >= 1) go(); else v.onloadedmetadata = go;
+    })"""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--autoplay-policy=no-user-gesture-required"])
+        try:
+            tab = browser.new_page()
+            tab.goto(page.as_uri())
+            result = tab.evaluate(script)
+        finally:
+            browser.close()
+    assert "error" not in result, result
+    assert result["duration"] == pytest.approx(2.0, abs=0.04)
+    assert (result["width"], result["height"]) == (162, 122)
+    assert result["time"] > 0  # it actually plays
+    assert video.exists()
 
 
 def test_writer_pads_odd_sizes_and_keeps_colours(tmp_path):

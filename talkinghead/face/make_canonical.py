@@ -1,6 +1,9 @@
 """Build ``talkinghead/data/canonical_face_68.npy``, the canonical mean face of the geometry module.
 
-    python -m talkinghead.face.make_canonical [--media DIR] [-o PATH]
+    python -m talkinghead.face.make_canonical [--media DIR [--exclude NAME ...]] [-o PATH]
+
+The shipped file was made with ``--media ../shared/media --exclude lp_s22.jpg`` (that portrait
+is a monkey).
 
 Steps: MediaPipe landmarks (468→68) of near-frontal, mouth-closed faces — ``skimage``'s
 astronaut portrait plus, with ``--media DIR``, every portrait in ``DIR/portraits`` and frames of
@@ -107,7 +110,7 @@ def _read_image(path: Path) -> np.ndarray:
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
 
 
-def collect_sources(media: Path | None) -> dict[str, list[np.ndarray]]:
+def collect_sources(media: Path | None, exclude: tuple[str, ...] = ()) -> dict[str, list[np.ndarray]]:
     """Largest-face 68×3 landmarks per source (name → list of faces)."""
     import skimage.data
 
@@ -125,9 +128,11 @@ def collect_sources(media: Path | None) -> dict[str, list[np.ndarray]]:
     images: dict[str, list[np.ndarray]] = {"astronaut": [skimage.data.astronaut()]}
     if media is not None:
         for p in sorted((media / "portraits").glob("*.jpg")):
-            images[p.name] = [_read_image(p)]
+            if p.name not in exclude:
+                images[p.name] = [_read_image(p)]
         for p in sorted((media / "style_clips").glob("*.mp4")):
-            images[p.name] = list(_frames(p, FRAME_STEP))
+            if p.name not in exclude:
+                images[p.name] = list(_frames(p, FRAME_STEP))
     sources = {}
     for name, frames in images.items():
         faces = [f for f in (largest(im) for im in frames) if f is not None]
@@ -171,13 +176,14 @@ def build(sources: dict[str, list[np.ndarray]]) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--media", type=Path, help="folder with portraits/*.jpg and style_clips/*.mp4")
+    parser.add_argument("--exclude", nargs="*", default=[], metavar="NAME", help="file names in --media to skip")
     parser.add_argument(
         "-o", "--output", type=Path,
         default=Path(__file__).resolve().parents[1] / "data" / "canonical_face_68.npy",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    face = build(collect_sources(args.media)).astype(np.float32)
+    face = build(collect_sources(args.media, tuple(args.exclude))).astype(np.float32)
     assert np.abs(face - mirror(face)).max() < 1e-5
     np.save(args.output, face)
     log.info("wrote %s", args.output)

@@ -70,7 +70,9 @@ def resolve_backend(backend: str = "auto") -> tuple[str, str]:
     env = os.environ.get(ENV_BACKEND, "").strip().lower()
     if env and env != "auto":
         if env not in BACKENDS:
-            raise InputError(f"{ENV_BACKEND}={env!r} is not a landmark backend: set it to one of {', '.join(BACKENDS)}.")
+            raise InputError(
+                f"{ENV_BACKEND}={env!r} is not a landmark backend: set it to one of {', '.join(BACKENDS)}."
+            )
         return env, f"{ENV_BACKEND}={env}"
     if not cuda_available():
         return "mediapipe", "no CUDA GPU (3D FAN would take seconds per frame on the CPU)"

@@ -48,8 +48,8 @@ class PastePlan:
 
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) image pixels that can change
     matrix: np.ndarray  # 2×3: box pixel → crop pixel
-    mask: np.ndarray  # h×w×3 float32 blend weight of the crop in the box
-    inverse_mask: np.ndarray  # h×w×3 float32, 1 − mask
+    mask: np.ndarray  # h×w float32 blend weight of the crop in the box
+    inverse_mask: np.ndarray  # h×w float32, 1 − mask
     background: np.ndarray  # h×w×3 uint8, the portrait's pixels in the box
 
 
@@ -83,8 +83,8 @@ def paste_plan(
         soft, m, (ix1 - ix0, iy1 - iy0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
     )
     background = np.ascontiguousarray(image[iy0:iy1, ix0:ix1])
-    mask3 = np.repeat(box_mask[..., None], 3, -1)
-    return PastePlan((ix0, iy0, ix1, iy1), m, mask3, 1.0 - mask3, background)
+    box_mask = np.ascontiguousarray(box_mask, dtype=np.float32)
+    return PastePlan((ix0, iy0, ix1, iy1), m, box_mask, 1.0 - box_mask, background)
 
 
 def paste(image: np.ndarray, frames: np.ndarray, plan: PastePlan) -> np.ndarray:

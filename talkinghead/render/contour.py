@@ -23,6 +23,14 @@ class OpeningFrame:
     up: torch.Tensor  # v of the upper contour at a
     lo: torch.Tensor  # v of the lower contour at a
     length: torch.Tensor  # B, corner-to-corner distance in pixels
+    origin: torch.Tensor  # B×2, the left corner
+    axis: torch.Tensor  # B×2, unit vector from the left corner to the right one
+    normal: torch.Tensor  # B×2, the axis turned 90° toward +y
+
+    def project(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a, v) of B×K×2 points in this frame."""
+        d = points - self.origin.unsqueeze(1)
+        return (d * self.axis.unsqueeze(1)).sum(-1) / self.length.unsqueeze(1), (d * self.normal.unsqueeze(1)).sum(-1)
 
 
 def _hermite(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> torch.Tensor:
@@ -72,7 +80,21 @@ def opening_frame(upper: torch.Tensor, lower: torch.Tensor, query: torch.Tensor)
         ka = torch.cummax(ka, 1).values + torch.arange(ka.shape[1], device=ka.device) * 1e-4  # increasing
         return _hermite(flat_a, ka, kv).reshape(qa.shape)
 
-    return OpeningFrame(a=qa, v=qv, up=contour(upper), lo=contour(lower), length=length)
+    return OpeningFrame(
+        a=qa, v=qv, up=contour(upper), lo=contour(lower), length=length, origin=left, axis=u, normal=n
+    )
+
+
+def interp(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear v(a) through B×K knots (sorted here), extended flat, at a (B×…)."""
+    order = knots_a.argsort(-1)
+    ka, kv = torch.gather(knots_a, 1, order), torch.gather(knots_v, 1, order)
+    flat = a.reshape(len(a), -1).contiguous()
+    idx = torch.searchsorted(ka.contiguous(), flat).clamp(1, ka.shape[1] - 1)
+    a0, a1 = torch.gather(ka, 1, idx - 1), torch.gather(ka, 1, idx)
+    v0, v1 = torch.gather(kv, 1, idx - 1), torch.gather(kv, 1, idx)
+    t = ((flat - a0) / (a1 - a0).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return (v0 + t * (v1 - v0)).reshape(a.shape)
 
 
 def soft_inside(frame: OpeningFrame, feather: float) -> torch.Tensor:

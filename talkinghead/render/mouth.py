@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from talkinghead import geometry
-from talkinghead.render.contour import opening_frame, soft_inside
+from talkinghead.render.contour import interp, opening_frame, soft_inside
 
 UPPER = (60, 61, 62, 63, 64)  # inner upper lip, corner to corner
 LOWER = (60, 67, 66, 65, 64)  # inner lower lip, corner to corner
@@ -32,7 +32,7 @@ LOWER = (60, 67, 66, 65, 64)  # inner lower lip, corner to corner
 TOOTH_EDGES = (0.0, 0.085, 0.155, 0.22, 0.28)  # tooth boundaries on the arch, inter-ocular units from the midline
 ARCH_DEPTH = 1.2  # the arch curves back: z = ARCH_DEPTH·x² (inter-ocular units)
 TEETH_HEIGHT = 0.1  # visible crown height of the upper incisors
-TEETH_OVERLAP = 0.012  # the upper incisal edge sits this far below the closed-lip line
+TEETH_OVERLAP = 0.03  # the upper incisal edge sits this far below the closed-lip line
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,27 @@ def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
 
     lip_dark = lip_rgb * np.array([1.0, 0.78, 0.8])  # inside the mouth everything is redder
     return MouthPalette(
-        deep=np.clip(0.1 * lip_dark + tint([10.0, 3.0, 4.0]), 0, 255),
-        cavity=np.clip(0.42 * lip_dark + tint([14.0, 2.0, 3.0]), 0, 255),
-        tongue=np.clip(0.55 * lip_rgb + tint([80.0, 40.0, 42.0]), 0, 255),
-        teeth=tint([228.0, 220.0, 204.0]),
+        deep=np.clip(0.06 * lip_dark + tint([8.0, 2.0, 3.0]), 0, 255),
+        cavity=np.clip(0.32 * lip_dark + tint([12.0, 2.0, 3.0]), 0, 255),
+        tongue=np.clip(0.6 * lip_rgb + tint([70.0, 36.0, 40.0]), 0, 255),
+        teeth=tint([224.0, 214.0, 194.0]),
         gum=np.clip(0.9 * lip_rgb + tint([20.0, 0.0, 5.0]), 0, 255),
     )
+
+
+def seal_lips(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """``crop`` with the gap between the inner lips (and a pixel around it) inpainted from the lips.
+
+    A closed-looking mouth often still shows a sliver of teeth or shadow; warped open, that sliver
+    would be stretched along the new lip edges, so the painted interior is laid on this crop.
+    """
+    import cv2
+
+    p = np.round(np.asarray(landmarks)[:, :2]).astype(np.int32)
+    mask = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [p[list(geometry.INNER_LIPS)]], 1)
+    cv2.polylines(mask, [p[list(geometry.INNER_LIPS)]], True, 1, thickness=3)
+    return cv2.inpaint(np.ascontiguousarray(crop), mask, 3, cv2.INPAINT_TELEA)
 
 
 def teeth_line(identity: np.ndarray) -> np.ndarray:
@@ -145,44 +160,46 @@ def paint_mouth(
     across = 2.0 * fr.a - 1.0  # −1 … 1 corner to corner
     deep, cavity, tongue_c, teeth_c, gum_c = (palette[i].view(1, 3, 1, 1) for i in range(5))
 
-    # cavity: lit from the front and below, dark at the back, the top and the corners
-    light = (0.25 + 0.75 * t) * (0.35 + 0.65 * (1.0 - across.square()).clamp_min(0.0))
+    # cavity: near black at the back and the top, a little light reaching the floor and the middle
+    light = 0.12 + 0.88 * t.pow(1.5) * (1.0 - 0.7 * across.square()).clamp_min(0.0)
     colour = deep + (cavity - deep) * light.unsqueeze(1)
 
-    # tongue: a low mound on the floor of the mouth, visible as the mouth opens
-    tongue_h = torch.minimum(0.45 * opening, 0.11 * unit)
-    tongue_top = fr.lo - tongue_h * (1.0 - (across / 0.8).square()).clamp_min(0.0)
-    tongue = ((fr.v - tongue_top) / 1.5).clamp(0.0, 1.0) * (tongue_h > 1.0)
-    tongue_shade = 0.55 + 0.45 * torch.exp(-(fr.v - tongue_top).clamp_min(0.0) / (0.5 * tongue_h + 1.0))
+    # tongue: a rounded mound on the floor of the mouth, darker toward its back, a soft central groove
+    tongue_h = torch.minimum(0.42 * opening, 0.12 * unit)
+    tongue_top = fr.lo - tongue_h * (1.0 - (across / 0.85).square()).clamp_min(0.0).sqrt()
+    tongue = ((fr.v - tongue_top) / 1.2 + 0.5).clamp(0.0, 1.0) * (tongue_h > 1.0)
+    front = _smooth((fr.v - tongue_top) / (0.6 * tongue_h + 1.0))
+    groove = 1.0 - 0.15 * front * torch.exp(-0.5 * (across * fr.length.view(b, 1, 1) / (0.03 * unit + 1.0)).square())
+    tongue_shade = (0.55 + 0.45 * front) * groove
     colour = colour + tongue.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
 
     # teeth geometry: posed incisal edge, its arch positions along the mouth
-    tf = opening_frame(up_pts, lo_pts, teeth.unsqueeze(1))  # positions of the tooth boundaries
-    edge_a, edge_v = tf.a[:, 0], tf.v[:, 0]  # B×T
-    edge = _interp(fr.a, edge_a, edge_v)  # incisal edge line at each pixel column
+    edge_a, edge_v = fr.project(teeth)  # B×T positions of the tooth boundaries
+    edge = interp(fr.a, edge_a, edge_v)  # incisal edge line at each pixel column
     dist_a = (fr.a.unsqueeze(-1) - edge_a.view(b, 1, 1, -1)) * fr.length.view(b, 1, 1, 1)  # px to each boundary
-    near = torch.exp(-0.5 * (dist_a / (0.008 * unit.unsqueeze(-1) + 0.4)).square()).amax(-1)
-    scallop = torch.exp(-0.5 * (dist_a / (0.014 * unit.unsqueeze(-1) + 0.5)).square()).amax(-1)
+    near = torch.exp(-0.5 * (dist_a / (0.006 * unit.unsqueeze(-1) + 0.35)).square()).amax(-1)
+    scallop = torch.exp(-0.5 * (dist_a / (0.012 * unit.unsqueeze(-1) + 0.5)).square()).amax(-1)
     half = edge_a.shape[1] // 2  # the middle point is the midline
     mid_a = edge_a[:, half].view(b, 1, 1)
     outer = (edge_a[:, -1] - edge_a[:, 0]).abs().view(b, 1, 1).clamp_min(1e-3) * 0.5
     lateral = ((fr.a - mid_a).abs() / outer).clamp(0.0, 1.5)  # 0 at the midline, 1 at the last boundary
 
-    # lower teeth: behind the lower lip, shown only when the mouth is wide open
-    lower_h = (0.3 * (opening - 0.22 * unit)).clamp(min=0.0)
-    lower_h = torch.minimum(lower_h, 0.06 * unit) * (1.0 - lateral.square()).clamp_min(0.0)
-    lower_top = fr.lo - lower_h
-    lower = ((fr.v - lower_top) / 1.0).clamp(0.0, 1.0) * (lower_h > 0.5)
-    lower_shade = 0.62 * (1.0 - 0.25 * near) * (1.0 - 0.5 * lateral.clamp(max=1.0))
+    # lower teeth: tips just above the lower lip, in the middle, only when the mouth is wide open
+    lower_h = (0.22 * (opening - 0.2 * unit)).clamp(min=0.0)
+    lower_h = torch.minimum(lower_h, 0.045 * unit) * (1.0 - (lateral / 0.75).square()).clamp_min(0.0).sqrt()
+    lower_top = fr.lo - lower_h + 0.004 * unit * scallop
+    lower = ((fr.v - lower_top) / 1.0 + 0.5).clamp(0.0, 1.0) * (lower_h > 0.75)
+    lower_shade = 0.8 * (1.0 - 0.15 * near) * (1.0 - 0.35 * lateral.clamp(max=1.0))
     colour = colour + lower.unsqueeze(1) * (teeth_c * lower_shade.unsqueeze(1) - colour)
 
-    # upper teeth: from their gum line down to the (scalloped) incisal edge, fading back at the sides
-    edge_here = edge - 0.012 * unit * scallop
-    upper = ((edge_here - fr.v) / 1.0).clamp(0.0, 1.0) * (lateral < 1.15)
+    # upper teeth: from their gum line down to the (slightly scalloped) incisal edge, receding into
+    # shadow toward the sides and under the upper lip
+    edge_here = edge - 0.006 * unit * scallop
+    upper = ((edge_here - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0) * (1.0 - _smooth((lateral - 1.0) / 0.15))
     gum_line = edge - TEETH_HEIGHT * unit
-    gum = ((gum_line - fr.v) / 1.0).clamp(0.0, 1.0)
-    lip_shadow = 0.72 + 0.28 * _smooth((fr.v - fr.up) / (0.05 * unit))
-    teeth_shade = lip_shadow * (1.0 - 0.3 * near) * (1.0 - 0.55 * _smooth((lateral - 0.35) / 0.75))
+    gum = ((gum_line - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0)
+    lip_shadow = 0.62 + 0.38 * _smooth((fr.v - fr.up) / (0.045 * unit))
+    teeth_shade = lip_shadow * (1.0 - 0.15 * near) * (1.0 - 0.6 * _smooth((lateral - 0.4) / 0.7))
     tooth = teeth_c * teeth_shade.unsqueeze(1)
     tooth = tooth + gum.unsqueeze(1) * (gum_c * lip_shadow.unsqueeze(1) - tooth)
     colour = colour + upper.unsqueeze(1) * (tooth - colour)
@@ -193,15 +210,3 @@ def paint_mouth(
     )
     colour = colour * ao.unsqueeze(1)
     return frames + alpha.unsqueeze(1) * (colour - frames)
-
-
-def _interp(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> torch.Tensor:
-    """Piecewise-linear v(a) through B×T knots (sorted here), extended flat, at a (B×h×w)."""
-    order = knots_a.argsort(-1)
-    ka, kv = torch.gather(knots_a, 1, order), torch.gather(knots_v, 1, order)
-    flat = a.reshape(len(a), -1).contiguous()
-    idx = torch.searchsorted(ka.contiguous(), flat).clamp(1, ka.shape[1] - 1)
-    a0, a1 = torch.gather(ka, 1, idx - 1), torch.gather(ka, 1, idx)
-    v0, v1 = torch.gather(kv, 1, idx - 1), torch.gather(kv, 1, idx)
-    t = ((flat - a0) / (a1 - a0).clamp_min(1e-6)).clamp(0.0, 1.0)
-    return (v0 + t * (v1 - v0)).reshape(a.shape)

@@ -79,7 +79,9 @@ class _Prepared:
     teeth: np.ndarray  # T×3 canonical upper incisal edge (mouth.teeth_line)
     palette: torch.Tensor  # 5×3 mouth palette
     paint_mouth: bool  # the portrait's mouth is closed: paint an interior when the target opens
+    sealed: torch.Tensor | None  # 1×3×S×S crop with the lip gap filled in (when painting)
     opening: float  # the portrait's own lip gap, inter-ocular units
+    lid: torch.Tensor  # 3, RGB of the upper-lid skin (eyes.lid_colour)
     paste: compose.PastePlan
 
 
@@ -136,6 +138,10 @@ class WarpRenderer:
         paint = opening < cfg.mouth_reuse_opening
         log.debug("warp: portrait lip gap %.3f → %s mouth interior", opening, "painted" if paint else "own")
         crop = torch.from_numpy(source.crop).to(dev).permute(2, 0, 1).unsqueeze(0).float()
+        sealed = None
+        if paint:
+            sealed = torch.from_numpy(mouth.seal_lips(source.crop, source.landmarks))
+            sealed = sealed.to(dev).permute(2, 0, 1).unsqueeze(0).float()
         return _Prepared(
             device=dev,
             crop=crop,
@@ -151,7 +157,9 @@ class WarpRenderer:
             teeth=mouth.teeth_line(source.identity),
             palette=mouth.mouth_palette(source.crop, source.landmarks).as_tensor(dev),
             paint_mouth=paint,
+            sealed=sealed,
             opening=opening,
+            lid=torch.tensor(eyes.lid_colour(source.crop, source.landmarks), dtype=torch.float32, device=dev),
             paste=compose.paste_plan(
                 source.image, source.transform, support, reach=cfg.grid_step, feather=cfg.paste_feather * iod
             ),
@@ -296,23 +304,34 @@ class WarpRenderer:
         smap = self._dense_map(prep, ctrl)
         x0, y0, x1, y1 = prep.box
         eye_open = torch.tensor(targets.eye_open, dtype=torch.float32, device=prep.device)
+        cover = None
         if bool((eye_open < 0.999).any()):
-            smap = eyes.close_eyelids(smap, (x0, y0), landmarks, eye_open, iod)
+            smap, cover = eyes.close_eyelids(smap, (x0, y0), landmarks, eye_open)
         norm = (smap + 0.5) * (2.0 / size) - 1.0  # pixel centres → grid_sample's [−1, 1], align_corners=False
         warped = F.grid_sample(
             prep.crop.expand(b, -1, -1, -1), norm, mode="bilinear", padding_mode="border", align_corners=False
         )  # B×3×h×w
+        if cover is not None:
+            warped += cover.unsqueeze(1) * (prep.lid.view(1, 3, 1, 1) - warped)
         if prep.paint_mouth:
-            self._paint_mouth(prep, targets, landmarks, iod, warped)
+            self._paint_mouth(prep, targets, landmarks, iod, smap, warped)
         frames = prep.crop.expand(b, -1, -1, -1).clone()
         frames[:, :, y0:y1, x0:x1] = warped
         return frames.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
     def _paint_mouth(
-        self, prep: _Prepared, targets: FrameTargets, landmarks: torch.Tensor, iod: torch.Tensor, warped: torch.Tensor
+        self,
+        prep: _Prepared,
+        targets: FrameTargets,
+        landmarks: torch.Tensor,
+        iod: torch.Tensor,
+        smap: torch.Tensor,
+        warped: torch.Tensor,
     ) -> None:
-        """Paint the mouth interior into ``warped`` (B×3×h×w over the support box) in place, in
-        the mouth's box only, faded in as the target's lip gap exceeds the portrait's."""
+        """Paint the mouth interior into ``warped`` (B×3×h×w over the support box, sampled with
+        ``smap``) in place, in the mouth's box only, faded in as the target's lip gap exceeds the
+        portrait's. Under the fade the lips are resampled from the sealed crop, so the sliver of
+        teeth between the portrait's own lips is not stretched along the new lip edges."""
         gap = geometry.mouth_features(targets.landmarks).opening - prep.opening
         strength = np.clip(gap / self.config.mouth_fade_in, 0.0, 1.0)
         strength = strength * strength * (3.0 - 2.0 * strength)
@@ -329,6 +348,13 @@ class WarpRenderer:
         if mx1 <= mx0 or my1 <= my0:
             return
         region = warped[:, :, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
+        size = prep.crop.shape[-1]
+        norm = (smap[:, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0] + 0.5) * (2.0 / size) - 1.0
+        sealed = F.grid_sample(
+            prep.sealed.expand(len(targets), -1, -1, -1), norm, mode="bilinear", padding_mode="border", align_corners=False
+        )
+        fade = torch.tensor(strength, dtype=torch.float32, device=prep.device).view(-1, 1, 1, 1)
+        region.copy_(region + fade * (sealed - region))
         region.copy_(
             mouth.paint_mouth(
                 region,

@@ -38,34 +38,23 @@ def eye_openness_ratio(eye_open: np.ndarray, found: np.ndarray, fps: float) -> n
 
 
 def detect_blinks(eye_open: np.ndarray, found: np.ndarray, fps: float, config: StyleConfig) -> BlinkStats:
-    """Blink events: the openness ratio falls under ``blink_close`` and comes back over
-    ``blink_reopen`` (hysteresis). Closures less than ``blink_merge_s`` apart are one event (eyes
-    fluttering half-shut are not a burst of blinks); events longer than ``blink_max_s`` are eyes
-    shut on purpose, not blinks. Frames without a face end any event."""
-    ratio = eye_openness_ratio(eye_open, found, fps)
-    raw: list[list[int]] = []
-    start: int | None = None
-    for i, (r, ok) in enumerate(zip(ratio, found, strict=True)):
-        if not ok:
-            start = None
-            continue
-        if start is None:
-            if r < config.blink_close:
-                # the blink began where the lid started to fall: walk back while under reopen
-                j = i
-                while j > 0 and found[j - 1] and ratio[j - 1] < config.blink_reopen:
-                    j -= 1
-                start = j
-        elif r > config.blink_reopen:
-            raw.append([start, i])
-            start = None
-    merged: list[list[int]] = []
-    for ev in raw:
-        if merged and (ev[0] - merged[-1][1]) / fps <= config.blink_merge_s:
-            merged[-1][1] = ev[1]
-        else:
-            merged.append(ev)
-    events = [(s / fps, e / fps) for s, e in merged if (e - s) / fps <= config.blink_max_s]
+    """Blink events: dips of the openness ratio under ``blink_close`` that rise back by at least
+    ``blink_prominence`` on both sides (the hysteresis that keeps a noisy half-shut stretch from
+    counting as many blinks), no wider than ``blink_max_s`` at half depth (longer closures are
+    eyes shut on purpose). Each event spans the dip at half depth. Frames without a face count
+    as open."""
+    from scipy.signal import find_peaks
+
+    ratio = np.where(found, eye_openness_ratio(eye_open, found, fps), 1.0)
+    closure = 1.0 - ratio
+    peaks, props = find_peaks(
+        closure,
+        height=1.0 - config.blink_close,
+        prominence=config.blink_prominence,
+        width=(None, config.blink_max_s * fps),
+        rel_height=0.5,
+    )
+    events = [(float(a) / fps, float(b) / fps) for a, b in zip(props["left_ips"], props["right_ips"], strict=True)]
     duration = len(ratio) / fps
     durations = [e - s for s, e in events]
     return BlinkStats(

@@ -37,10 +37,9 @@ class StyleConfig:
     pose_smoothing_s: float = 0.12  # Gaussian σ (seconds) smoothing the clip's pose trajectory
     crossfade_s: float = 0.6  # cross-fade length (seconds) where a looped pose track restarts
     # --- blinks (eye-openness dips with hysteresis)
-    blink_close: float = 0.6  # a blink starts when eye openness falls under this × the open-eye baseline
-    blink_reopen: float = 0.8  # ... and ends when it rises back over this × baseline
-    blink_merge_s: float = 0.15  # closures closer than this (seconds) are one event
-    blink_max_s: float = 0.8  # longer closures are not blinks (eyes shut on purpose)
+    blink_close: float = 0.72  # a blink's eye openness falls under this × the open-eye baseline ...
+    blink_prominence: float = 0.2  # ... and rises back by at least this much on both sides
+    blink_max_s: float = 0.5  # wider dips (at half depth) are not blinks (eyes shut on purpose)
     default_blink_rate: float = 17.0  # blinks per minute when the clip shows none (adult resting rate)
     default_blink_s: float = 0.22  # blink duration (seconds) when the clip shows none
 
@@ -49,7 +48,7 @@ class StyleConfig:
             raise ValueError(f"StyleConfig.max_seconds must be > 0, got {self.max_seconds}")
         if self.min_valid_frames < 2:
             raise ValueError(f"StyleConfig.min_valid_frames must be ≥ 2, got {self.min_valid_frames}")
-        if not 0.0 < self.blink_close < self.blink_reopen <= 1.0:
-            raise ValueError("StyleConfig needs 0 < blink_close < blink_reopen ≤ 1")
+        if not 0.0 < self.blink_close < 1.0 or not 0.0 < self.blink_prominence < 1.0:
+            raise ValueError("StyleConfig needs 0 < blink_close < 1 and 0 < blink_prominence < 1")
         if not 0.0 < self.neutral_quantile < 1.0 or not 0.5 < self.opening_range_quantile <= 1.0:
             raise ValueError("StyleConfig quantiles out of range")

@@ -143,7 +143,7 @@ TEMPLATES: tuple[MotionTemplate, ...] = (
         "mouth open with rounded lips (oh, oo)",
         "rounded vowels such as 'oh' or 'oo'",
         (
-            Term("open", "at_least", 0.3, 0.2),
+            Term("open", "at_least", 0.3, 0.15, reward=True),
             Term("spread", "at_most", -0.05, 0.04, reward=True),
             _EYES_OPEN,
         ),

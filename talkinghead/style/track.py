@@ -98,10 +98,11 @@ def neutral_face(
     Neutral = element-wise median canonical shape over the valid frames whose mouth is the most
     closed (the lowest ``neutral_quantile`` of inner-lip opening, at least 5 frames: speech
     closes the lips only briefly, so a larger share would mix in parted lips), whose eyes are
-    open (at least 85 % of the clip's open-eye level, its 85th percentile), and of those the
-    more relaxed half (thicker visible lips): in speech most closures are m/b/p closures with
-    pressed lips, and the neutral must be the relaxed mouth so that M can be told from it. This
-    is what None (paper §5.4.3) and all clip-relative features are measured against.
+    open (at least 85 % of the clip's open-eye level, its 85th percentile). This is what None
+    (paper §5.4.3) and all clip-relative features are measured against; M is told from it by
+    lips thinner than this median closed mouth. (Keeping only the thicker-lipped half of the
+    closed frames, to leave the pressed m/b/p closures out, was tried: it selects lips that are
+    slightly parted, which read as thicker, and made None show a gap on real clips.)
     """
     idx = np.flatnonzero(valid)
     ear = eye_open[idx].mean(1)
@@ -109,9 +110,6 @@ def neutral_face(
     idx = idx[eyes_open] if eyes_open.sum() >= 3 else idx
     k = min(len(idx), max(5, int(np.ceil(config.neutral_quantile * len(idx)))))
     closed = idx[np.argsort(mouth[idx, 0], kind="stable")[:k]]
-    if len(closed) >= 4:
-        thick = mouth[closed, 4]
-        closed = closed[thick >= np.median(thick)]
     return np.median(canonical[closed], axis=0), closed
 
 

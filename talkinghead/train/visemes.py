@@ -30,6 +30,7 @@ from functools import lru_cache
 from importlib import resources
 
 import numpy as np
+from scipy import signal
 
 from talkinghead.geometry import N_POINTS
 
@@ -190,10 +191,9 @@ def loudness_db(audio: np.ndarray, times: np.ndarray, sample_rate: int = 16_000,
     x = np.asarray(audio, dtype=np.float64)
     half = int(window_s * sample_rate / 2)
     w = np.hanning(2 * half + 1)
-    padded = np.pad(x, half)
-    idx = np.clip(np.round(np.asarray(times) * sample_rate).astype(int), 0, len(x))
-    frames = np.stack([padded[i : i + 2 * half + 1] for i in idx]) if len(idx) else np.zeros((0, 2 * half + 1))
-    power = (frames**2 * w).sum(1) / w.sum()
+    power = signal.fftconvolve(x * x, w / w.sum(), mode="same") if len(x) else np.zeros(1)
+    idx = np.clip(np.round(np.asarray(times) * sample_rate).astype(int), 0, max(len(x) - 1, 0))
+    power = np.maximum(power[idx], 0.0)
     return 10 * np.log10(power + 1e-10)
 
 

@@ -1,0 +1,189 @@
+"""Audio encoder + motion generator (paper §3.1): log-mel windows → 68×3 landmark displacements.
+
+The paper's "Intermediate Audio-driven Motion" φ_mg: per video frame, the displacement of the 68
+landmarks from the neutral face in the canonical frame (inter-ocular units, see
+:mod:`talkinghead.geometry`), so ``canonical_face() + gen(feats)`` is the motion.
+
+* :class:`AudioEncoder` sees, for each output frame, a window of ±0.2 s of 80-d log-mel frames at
+  120 Hz (:func:`talkinghead.audio.audio_features`) and returns one feature vector per frame.
+  Frames are encoded independently, so the frame rate can be anything (25, 30, 60 fps).
+* :class:`MotionGenerator` runs a bidirectional GRU over the per-frame features (longer context:
+  anticipation, smoothness, loudness relative to the utterance) and a linear head to the
+  204 coordinates. The head's output is scaled by a fixed per-coordinate scale, so a small
+  change of weights is a small change of motion (helps the test-time fine-tuning of §4).
+
+Trained by :mod:`talkinghead.train` (synthetic speech and singing with exact phoneme timing and a
+measured viseme model); weights ``weights/motion_generator.safetensors`` (see its model card).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from talkinghead.audio import DEFAULT_MEL, MelConfig
+from talkinghead.audio import audio_features as _audio_features
+from talkinghead.geometry import N_POINTS
+
+WEIGHTS_NAME = "motion_generator"
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    """Architecture of the audio encoder + motion generator."""
+
+    n_mels: int = 80  # log-mel bands of the input
+    context: int = 24  # mel frames each side of an output frame (window 2·context+1)
+    mel_dim: int = 48  # per-mel-frame projection of the 80 bands
+    channels: tuple[int, int, int] = (64, 96, 128)  # strided temporal convs over the window
+    feature_dim: int = 128  # audio feature per output frame (encoder output)
+    hidden: int = 128  # GRU units per direction
+    layers: int = 2  # GRU layers
+    dropout: float = 0.1  # between GRU layers and before the head (training only)
+    out_scale: float = 0.1  # head output × this = displacement (inter-ocular units)
+
+    def __post_init__(self) -> None:
+        if self.n_mels < 1 or self.context < 1 or self.feature_dim < 1 or self.hidden < 1 or self.layers < 1:
+            raise ValueError("MotionConfig sizes must be positive")
+        if len(self.channels) != 3:
+            raise ValueError("MotionConfig.channels needs three conv widths")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("dropout must be in [0, 1)")
+
+    @property
+    def window(self) -> int:
+        return 2 * self.context + 1
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @staticmethod
+    def from_json(text: str) -> MotionConfig:
+        data = json.loads(text)
+        data["channels"] = tuple(data["channels"])
+        return MotionConfig(**data)
+
+
+def _window_after_convs(window: int) -> int:
+    for _ in range(3):  # three stride-2 convs with "same" padding
+        window = (window + 1) // 2
+    return window
+
+
+class AudioEncoder(nn.Module):
+    """Audio encoder: a window of log-mel frames around each video frame → one feature vector."""
+
+    def __init__(self, *, config: MotionConfig) -> None:
+        super().__init__()
+        c = config
+        # Fixed input normalisation (per mel band), set from the training data.
+        self.register_buffer("mel_mean", torch.zeros(c.n_mels))
+        self.register_buffer("mel_std", torch.ones(c.n_mels))
+        self.project = nn.Linear(c.n_mels, c.mel_dim)
+        c1, c2, c3 = c.channels
+        self.convs = nn.Sequential(
+            nn.Conv1d(c.mel_dim, c1, 5, stride=2, padding=2), nn.GELU(),
+            nn.Conv1d(c1, c2, 5, stride=2, padding=2), nn.GELU(),
+            nn.Conv1d(c2, c3, 3, stride=2, padding=1), nn.GELU(),
+        )
+        self.out = nn.Linear(c3 * _window_after_convs(c.window), c.feature_dim)
+        self.config = c
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        b, t, w, m = feats.shape
+        if w != self.config.window or m != self.config.n_mels:
+            raise ValueError(f"expected B×T×{self.config.window}×{self.config.n_mels} features, got {tuple(feats.shape)}")
+        x = (feats - self.mel_mean) / self.mel_std  # B×T×W×80
+        x = self.project(x.reshape(b * t, w, m))  # (B·T)×W×mel_dim
+        x = self.convs(x.transpose(1, 2))  # (B·T)×mel_dim×W → (B·T)×C3×W/8
+        return self.out(x.flatten(1)).reshape(b, t, -1)  # B×T×feature_dim
+
+
+class MotionGenerator(nn.Module):
+    """Audio encoder + motion generator: ``B×T×W×80`` log-mel windows → ``B×T×68×3`` displacement."""
+
+    def __init__(self, *, config: MotionConfig = MotionConfig()) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.encoder = AudioEncoder(config=c)
+        self.norm = nn.LayerNorm(c.feature_dim)
+        self.gru = nn.GRU(
+            c.feature_dim, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=True,
+            dropout=c.dropout if c.layers > 1 else 0.0,
+        )
+        self.drop = nn.Dropout(c.dropout)
+        self.head = nn.Linear(2 * c.hidden, N_POINTS * 3)
+        self.register_buffer("out_scale", torch.full((N_POINTS * 3,), c.out_scale))
+
+    def encode(self, feats: torch.Tensor) -> torch.Tensor:
+        """Audio encoder features, ``B×T×feature_dim`` (what the style transfer can cache)."""
+        return self.encoder(feats)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Motion generator: encoder features ``B×T×D`` → displacement ``B×T×68×3``."""
+        h, _ = self.gru(self.norm(z))  # B×T×D → B×T×2H
+        d = self.head(self.drop(h)) * self.out_scale  # B×T×204, inter-ocular units
+        return d.reshape(z.shape[0], z.shape[1], N_POINTS, 3)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(feats))
+
+    def style_parameters(self) -> list[nn.Parameter]:
+        """What the test-time style transfer fine-tunes: the motion generator (GRU + head), not
+        the audio encoder, so the audio features can be computed once per request."""
+        return [*self.norm.parameters(), *self.gru.parameters(), *self.head.parameters()]
+
+
+def audio_features(audio16k: np.ndarray, fps: float = 25.0, mel: MelConfig = DEFAULT_MEL) -> torch.Tensor:
+    """``1×T×(2·context+1)×80`` float32 log-mel windows, ``T = round(duration·fps)``: the
+    generator's input (see :mod:`talkinghead.audio`)."""
+    return _audio_features(audio16k, fps, mel)
+
+
+def save_motion_generator(gen: MotionGenerator, path: str | Path, *, summary: dict | None = None) -> Path:
+    """Write the weights as float32 safetensors with the config (and an optional training summary)
+    in the file's metadata."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in gen.state_dict().items()}
+    meta = {"config": gen.config.to_json(), "format": "talkinghead.motion_generator/1"}
+    if summary is not None:
+        meta["summary"] = json.dumps(summary, sort_keys=True)
+    save_file(tensors, str(path), metadata=meta)
+    return path
+
+
+def read_config(path: str | Path) -> MotionConfig:
+    """The :class:`MotionConfig` stored in a weights file's metadata."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        meta = fh.metadata() or {}
+    if "config" not in meta:
+        raise ValueError(f"{path} has no motion generator config in its metadata")
+    return MotionConfig.from_json(meta["config"])
+
+
+def load_motion_generator(
+    device: str | torch.device = "cpu", *, path: str | Path | None = None, allow_download: bool = True
+) -> MotionGenerator:
+    """The shipped motion generator in eval mode: ``weights/motion_generator.safetensors`` (or the
+    Hub, via :mod:`talkinghead.weights`), loaded strictly. ``path`` loads another file."""
+    from safetensors.torch import load_file
+
+    from talkinghead import weights
+
+    if path is None:
+        path = weights.resolve(WEIGHTS_NAME, allow_download=allow_download)
+    gen = MotionGenerator(config=read_config(path))
+    tensors = load_file(str(path), device="cpu")
+    weights.load_state_strict(gen, tensors, source=f"motion generator weights {Path(path).name}")
+    return gen.to(device).eval()
