@@ -5,8 +5,10 @@
 Per style clip: frames/s of the tracking path (``Landmarker.track``: per-frame landmarks,
 following one face, filling lost frames, smoothing; decoding excluded), the share of frames
 with a face, the jitter of the rigid points before/after smoothing (mean |second difference|
-in eye distances per frame) and how much of the mouth's motion smoothing keeps (correlation of
-the inner-lip opening before/after, ratio of its top-5 % frames). Then the time of one
+in eye distances per frame) and how much of the fast motion smoothing keeps: correlation of the
+inner-lip opening before/after, ratio of its top-5 % frames, and the share of the depth of each
+dip kept — blinks (eye aspect ratio under 0.6× its median) and lip closures (opening under 0.5×
+its median), measured from the median. Then the time of one
 ``detect`` on ``skimage``'s astronaut portrait: cold (first call in the process, model
 loading included) and warm (median of 20).
 """
@@ -31,6 +33,15 @@ def _jitter(points: np.ndarray) -> float:
     return float(np.abs(np.diff(points[:, list(geometry.RIGID), :2], 2, axis=0)).mean() / iod)
 
 
+def _dip_depth_kept(raw: np.ndarray, smooth: np.ndarray, fraction: float) -> float:
+    """Mean share of the depth (below the median) of the raw signal's dips that smoothing keeps."""
+    med = np.median(raw)
+    dips = [t for t in range(1, len(raw) - 1) if raw[t] < fraction * med and raw[t] <= min(raw[t - 1], raw[t + 1])]
+    if not dips:
+        return float("nan")
+    return float(np.mean([(med - smooth[t]) / (med - raw[t]) for t in dips]))
+
+
 def bench_clip(lm, path: Path) -> dict[str, float]:
     clip = media.load_video(path, with_audio=False)
     start = time.perf_counter()
@@ -44,6 +55,8 @@ def bench_clip(lm, path: Path) -> dict[str, float]:
     o_raw = geometry.mouth_features(raw[found]).opening
     o_smooth = geometry.mouth_features(smoothed[found]).opening
     top = o_raw >= np.percentile(o_raw, 95)
+    ear_raw = geometry.eye_openness(raw[found]).mean(-1)
+    ear_smooth = geometry.eye_openness(smoothed[found]).mean(-1)
     return {
         "frames": len(clip),
         "size": clip.frames.shape[2],
@@ -54,6 +67,8 @@ def bench_clip(lm, path: Path) -> dict[str, float]:
         "jitter_smooth": _jitter(smoothed),
         "mouth_corr": float(np.corrcoef(o_raw, o_smooth)[0, 1]),
         "mouth_peak": float(o_smooth[top].mean() / o_raw[top].mean()),
+        "blink_kept": _dip_depth_kept(ear_raw, ear_smooth, 0.6),
+        "closure_kept": _dip_depth_kept(o_raw, o_smooth, 0.5),
     }
 
 
@@ -80,7 +95,8 @@ def main() -> int:
     if not clips:
         raise SystemExit(f"no clips in {args.media / 'style_clips'}: pass --media")
     header = (f"{'clip':38s} {'frames':>6s} {'size':>5s} {'track fps':>9s} {'found':>6s} {'faces':>5s} "
-              f"{'jitter raw→smooth':>18s} {'mouth corr':>10s} {'mouth peak':>10s}")
+              f"{'jitter raw→smooth':>18s} {'mouth corr':>10s} {'mouth peak':>10s} "
+              f"{'blinks kept':>11s} {'closures kept':>13s}")
     print(f"backend: {lm.name}")
     print(header)
     print("-" * len(header))
@@ -90,7 +106,8 @@ def main() -> int:
         total_frames += r["frames"]
         total_time += r["frames"] / r["fps"]
         print(f"{path.name:38s} {r['frames']:6d} {r['size']:5d} {r['fps']:9.1f} {r['found']:6.1%} {r['faces']:5d} "
-              f"{r['jitter_raw']:8.4f} → {r['jitter_smooth']:.4f} {r['mouth_corr']:10.4f} {r['mouth_peak']:10.3f}")
+              f"{r['jitter_raw']:8.4f} → {r['jitter_smooth']:.4f} {r['mouth_corr']:10.4f} {r['mouth_peak']:10.3f} "
+              f"{r['blink_kept']:11.2f} {r['closure_kept']:13.2f}")
     print("-" * len(header))
     print(f"{'all clips':38s} {int(total_frames):6d} {'':5s} {total_frames / total_time:9.1f}")
     print(f"\ndetect on the astronaut (512²): cold {cold:.3f} s (model loading included), "

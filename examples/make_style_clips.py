@@ -54,6 +54,9 @@ PORTRAIT = EXAMPLES / "portrait_astronaut.png"
 FPS = 25
 OUTPUT_SIZE = 384  # pixels, square like the portrait
 CRF = 24  # x264 quality: keeps each clip under 1 MB
+# The portrait smiles with parted lips; its own teeth stretched over a wide-open mouth look wrong,
+# so the renderer paints a mouth interior whenever the lips part further (render.mouth).
+MOUTH_REUSE_OPENING = 0.2
 
 # iBUG-68 groups used by the mouth and brow model.
 JAW_DROP = {3: 0.05, 4: 0.2, 5: 0.45, 6: 0.7, 7: 0.9, 8: 1.0, 9: 0.9, 10: 0.7, 11: 0.45, 12: 0.2, 13: 0.05}
@@ -536,9 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(PRESETS), nargs="*", help="presets to write (default: all)")
     parser.add_argument("--check", action="store_true", help="analyse each clip and print its references")
     args = parser.parse_args(argv)
-    from talkinghead.render.warp import WarpRenderer
+    from talkinghead.render.warp import WarpConfig, WarpRenderer
 
-    renderer = WarpRenderer(device="cpu")
+    renderer = WarpRenderer(config=WarpConfig(mouth_reuse_opening=MOUTH_REUSE_OPENING), device="cpu")
     source = prepare_portrait(renderer)
     for name in args.only or list(PRESETS):
         path = render_clip(PRESETS[name], source, renderer, args.out / f"style_{name}.mp4")

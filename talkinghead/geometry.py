@@ -60,8 +60,9 @@ FACIAL_MAP_LINES: tuple[tuple[tuple[int, ...], bool], ...] = (
 def canonical_face() -> np.ndarray:
     """The canonical mean face, ``68×3`` float64, frontal, in inter-ocular units.
 
-    Built from MediaPipe's canonical face model through the 468→68 table by
-    ``python -m talkinghead.face.make_canonical`` and shipped as package data.
+    A generalized-Procrustes average of MediaPipe landmarks of near-frontal, closed-mouth faces,
+    mirrored for exact symmetry; rebuilt by ``python -m talkinghead.face.make_canonical`` and
+    shipped as package data.
     """
     with resources.files("talkinghead.data").joinpath("canonical_face_68.npy").open("rb") as fh:
         face = np.load(fh).astype(np.float64)
@@ -111,8 +112,8 @@ def angles_to_rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     """``R = Rz(roll)·Ry(yaw)·Rx(pitch)``, angles in degrees.
 
     With x right, y down, z away from the camera: positive yaw turns the nose toward the
-    image's left, positive pitch tilts the nose up, positive roll turns the face clockwise
-    on screen.
+    image's left, positive pitch moves the nose tip down on screen, positive roll turns the
+    face clockwise on screen.
     """
     y, p, r = np.deg2rad([yaw, pitch, roll])
     rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])

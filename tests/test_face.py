@@ -163,7 +163,7 @@ def test_track_interpolates_a_lost_frame(mp_lm, astronaut):
     assert vl.points.shape == (11, 68, 3) and vl.points.dtype == np.float32
     assert vl.found.tolist() == [True] * 5 + [False] + [True] * 5
     assert vl.n_faces.tolist() == [1] * 5 + [0] + [1] * 5
-    assert vl.backend == "mediapipe" and vl.fps == 25.0
+    assert vl.backend == "mediapipe"
     # the face moves 3 px per frame; the filled frame sits between its neighbours
     nose = vl.points[:, 30, 0]
     assert np.allclose(np.diff(nose), 3.0, atol=1.0)
@@ -180,6 +180,37 @@ def test_track_accepts_a_list_of_frames(mp_lm, astronaut):
     frames = list(_shifted_clip(astronaut, 3))
     vl = mp_lm.track(frames, 30.0)
     assert vl.found.all() and vl.points.shape == (3, 68, 3)
+
+
+def test_track_follows_the_larger_of_two_people(mp_lm, astronaut):
+    import cv2
+
+    face = astronaut[30:230, 130:320]
+    small = cv2.resize(face, None, fx=0.7, fy=0.7, interpolation=cv2.INTER_AREA)
+    frames = np.full((8, 220, 363, 3), 200, np.uint8)
+    for t in range(8):
+        frames[t, 10:210, 163 - 2 * t : 353 - 2 * t] = face  # the big face drifts left
+        frames[t, 30:170, 15:148] = small
+    vl = mp_lm.track(frames, 25.0)
+    assert vl.found.all() and (vl.n_faces == 2).all()
+    eye_x = vl.points[:, 36:48, 0].mean(1)
+    assert (eye_x > 181).all()  # always the big face on the right
+    assert np.allclose(np.diff(eye_x), -2.0, atol=0.7)
+
+
+def test_detect_is_thread_safe(mp_lm, astronaut, astro_det):
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [astronaut, np.ascontiguousarray(astronaut[:, ::-1])] * 4
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(mp_lm.detect, images))
+    for i, det in enumerate(results):
+        if i % 2 == 0:
+            np.testing.assert_allclose(det.points, astro_det.points, atol=1e-3)
+        else:  # the mirrored image: the face mirrored back matches
+            back = det.points[MIRROR_68].copy()
+            back[:, 0] = astronaut.shape[1] - back[:, 0]
+            assert np.abs(back[:, :2] - astro_det.points[:, :2]).mean() < 2.0
 
 
 def _candidate(points: np.ndarray) -> FaceCandidate:
@@ -287,18 +318,22 @@ def test_env_and_argument_override(fake_env, monkeypatch):
 def test_auto_falls_back_when_fan_fails_to_load(fake_env, monkeypatch, caplog):
     fake_env.update(cuda=True, weights=True)
     real = select._construct
+    attempts = []
 
     def construct(name, device):
         if name == "fan":
+            attempts.append(device)
             raise InputError("weights unavailable")
         return real(name, device)
 
     monkeypatch.setattr(select, "_construct", construct)
     monkeypatch.setattr(select, "_cache", {})
+    monkeypatch.setattr(select, "_resolved", {})
     with caplog.at_level("INFO", logger="talkinghead.face.select"):
         lm = select.get_landmarker("auto")
     assert lm.name == "mediapipe"
     assert "fan failed to load" in caplog.text
+    assert select.get_landmarker("auto") is lm and len(attempts) == 1  # not retried on every call
     with pytest.raises(InputError, match="weights unavailable"):
         select.get_landmarker("fan")
 

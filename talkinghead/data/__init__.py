@@ -1,0 +1,1 @@
+"""Package data: the canonical mean face ``canonical_face_68.npy`` (see talkinghead.face.make_canonical)."""

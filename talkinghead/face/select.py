@@ -24,7 +24,8 @@ ENV_BACKEND = "TALKINGHEAD_LANDMARKS"
 OFFLINE_ENV = ("TALKINGHEAD_OFFLINE", "HF_HUB_OFFLINE")  # set to anything but 0/false: no network
 REACH_TIMEOUT_S = 2.0  # how long to try the weight host before calling it unreachable
 
-_cache: dict[tuple[str, str], Landmarker] = {}
+_cache: dict[tuple[str, str], Landmarker] = {}  # (backend, device) → shared instance
+_resolved: dict[tuple[str, str], tuple[str, str]] = {}  # (requested, env value) → (backend, reason)
 _cache_lock = threading.Lock()
 
 
@@ -75,7 +76,7 @@ def resolve_backend(backend: str = "auto") -> tuple[str, str]:
             )
         return env, f"{ENV_BACKEND}={env}"
     if not cuda_available():
-        return "mediapipe", "no CUDA GPU (3D FAN would take seconds per frame on the CPU)"
+        return "mediapipe", "no CUDA GPU; 3D FAN would take seconds per frame on the CPU"
     ok, why = fan_weights_obtainable()
     if ok:
         return "fan", f"CUDA GPU present and {why}"
@@ -107,16 +108,20 @@ def get_landmarker(backend: str = "auto", *, device: str | None = None) -> Landm
     ``device`` only matters for ``fan`` (default: ``cuda`` when available, else ``cpu``).
     When ``auto`` chose FAN and it fails to load, MediaPipe is used instead (logged).
     """
-    name, reason = resolve_backend(backend)
-    if name == "mediapipe":
-        device = "cpu"
-    elif device is None:
-        device = "cuda" if cuda_available() else "cpu"
-    with _cache_lock:
+    with _cache_lock:  # "auto" may probe the network: decide once per process and setting
+        key = (backend, os.environ.get(ENV_BACKEND, ""))
+        if key not in _resolved:
+            _resolved[key] = resolve_backend(backend)
+        name, reason = _resolved[key]
+        if name == "mediapipe":
+            device = "cpu"
+        elif device is None:
+            device = "cuda" if cuda_available() else "cpu"
         try:
             return _cached(name, device, reason)
         except InputError as exc:
             if reason == "requested" or reason.startswith(ENV_BACKEND):
                 raise
             log.warning("face landmarks: fan failed to load (%s)", exc)
-            return _cached("mediapipe", "cpu", "fallback: fan failed to load")
+            _resolved[key] = ("mediapipe", "fallback: fan failed to load")
+            return _cached("mediapipe", "cpu", _resolved[key][1])

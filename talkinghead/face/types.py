@@ -29,7 +29,6 @@ class VideoLandmarks:
     found: np.ndarray  # T bool: the face was detected in this frame (not interpolated)
     n_faces: np.ndarray  # T int: how many faces the backend found in each frame
     backend: str  # "mediapipe" or "fan"
-    fps: float  # frames per second of the clip
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ class Landmarker(ABC):
         points, found = track
         smoothed = smooth_track(points, found, fps)
         n_faces = np.array([len(f) for f in per_frame], dtype=np.int64)
-        return VideoLandmarks(smoothed.astype(np.float32), found, n_faces, self.name, float(fps))
+        return VideoLandmarks(smoothed.astype(np.float32), found, n_faces, self.name)
 
     def faces_per_frame(self, frames: np.ndarray | Sequence[np.ndarray], what: str) -> list[list[FaceCandidate]]:
         """All faces of every frame. Backends override this with a faster video path."""

@@ -1,9 +1,9 @@
-"""Where the warp may move pixels (the head's support mask), and pasting crops back into the portrait.
+"""Where a renderer may change pixels (the head's support mask), and pasting crops back into the portrait.
 
 The support is fixed per portrait: 1 over the head (face, forehead, hair outline), fading to 0
-over a margin around it. The warp's displacement is multiplied by it, so everything outside is
-sampled exactly where it was: the background and shoulders stay still to the bit, and paste-back
-only needs to blend the support's bounding box.
+over a margin around it. The `warp` renderer multiplies its displacement by it, so everything
+outside is sampled exactly where it was: the background and shoulders stay still to the bit, and
+paste-back only blends the support's bounding box (any renderer: :func:`paste_back`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkinghead import geometry
+from talkinghead.render import flow
+from talkinghead.render.base import SourceFace
+
+PASTE_KEY = "paste"  # SourceFace.cache key of the portrait's PastePlan
+SUPPORT_MARGIN = 0.45  # default fade of the head's support, inter-ocular units
+PASTE_FEATHER = 0.12  # default paste-back seam width outside the support, inter-ocular units
 
 
 def support_mask(outline: np.ndarray, size: int, margin: float) -> np.ndarray:
@@ -26,6 +32,15 @@ def support_mask(outline: np.ndarray, size: int, margin: float) -> np.ndarray:
     dist = cv2.distanceTransform(1 - inside, cv2.DIST_L2, 5)  # 0 inside, pixels outside
     x = np.clip(1.0 - dist / max(margin, 1e-6), 0.0, 1.0)
     return (x * x * (3.0 - 2.0 * x)).astype(np.float32)
+
+
+def head_support(source: SourceFace, margin: float = SUPPORT_MARGIN) -> np.ndarray:
+    """The head's support in ``source``'s crop: the hull of its landmarks and skull points
+    (:func:`flow.skull_points`), faded out over ``margin`` inter-ocular units. ``S×S`` float32."""
+    pts = source.landmarks[:, :2]
+    skull = source.pose.apply(flow.skull_points(source.identity))[:, :2]
+    iod = float(np.linalg.norm(pts[45] - pts[36]))
+    return support_mask(np.concatenate([pts, skull]), source.size, margin * iod)
 
 
 def mask_box(mask: np.ndarray, pad: int = 0) -> tuple[int, int, int, int]:
@@ -104,3 +119,21 @@ def paste(image: np.ndarray, frames: np.ndarray, plan: PastePlan) -> np.ndarray:
         )
         out[i, y0:y1, x0:x1] = cv2.blendLinear(warped, plan.background, plan.mask, plan.inverse_mask)
     return out[0] if single else out
+
+
+def paste_back(frame: np.ndarray, source: SourceFace) -> np.ndarray:
+    """A rendered crop (S×S×3, or B×S×S×3 uint8) of ``source`` blended into its full portrait
+    (H×W×3 / B×H×W×3 uint8); pixels away from the head are the portrait's own.
+
+    Works for any renderer's crops. The plan is cached in ``source.cache`` (a renderer may put
+    its own there first, as the `warp` renderer does).
+    """
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.shape[-3:] != (source.size, source.size, 3):
+        raise ValueError(f"paste_back needs {source.size}×{source.size}×3 uint8 frames, got {frame.shape} {frame.dtype}")
+    plan = source.cache.get(PASTE_KEY)
+    if not isinstance(plan, PastePlan):
+        iod = float(np.linalg.norm(source.landmarks[45, :2] - source.landmarks[36, :2]))
+        plan = paste_plan(source.image, source.transform, head_support(source), reach=8, feather=PASTE_FEATHER * iod)
+        source.cache[PASTE_KEY] = plan
+    return paste(source.image, frame, plan)

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
+# Lips and lids leave their corners more steeply than the straight line to the next landmark
+# (an open mouth is rounded, not a diamond): end tangents are this many times that slope.
+CORNER_STEEPNESS = 1.5
+
 
 @dataclass(frozen=True)
 class OpeningFrame:
@@ -26,11 +30,24 @@ class OpeningFrame:
     origin: torch.Tensor  # B×2, the left corner
     axis: torch.Tensor  # B×2, unit vector from the left corner to the right one
     normal: torch.Tensor  # B×2, the axis turned 90° toward +y
+    upper_knots: tuple[torch.Tensor, torch.Tensor]  # (a, v) of the upper contour's landmarks, B×M each
+    lower_knots: tuple[torch.Tensor, torch.Tensor]
 
     def project(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(a, v) of B×K×2 points in this frame."""
         d = points - self.origin.unsqueeze(1)
         return (d * self.axis.unsqueeze(1)).sum(-1) / self.length.unsqueeze(1), (d * self.normal.unsqueeze(1)).sum(-1)
+
+    def contours_at(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(v_up, v_lo) of this opening at positions ``a`` (B×…)."""
+        flat = a.reshape(len(a), -1)
+        return _hermite(flat, *self.upper_knots).reshape(a.shape), _hermite(flat, *self.lower_knots).reshape(a.shape)
+
+    def to_pixels(self, a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Pixels (B×…×2) of frame coordinates (a, v) (B×…)."""
+        shape = (-1,) + (1,) * (a.dim() - 1) + (2,)
+        along = (a * self.length.view(shape[:-1])).unsqueeze(-1)
+        return self.origin.view(shape) + along * self.axis.view(shape) + v.unsqueeze(-1) * self.normal.view(shape)
 
 
 def _hermite(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> torch.Tensor:
@@ -39,8 +56,8 @@ def _hermite(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> t
     da = knots_a[:, 1:] - knots_a[:, :-1]  # B×(M-1)
     slope = (knots_v[:, 1:] - knots_v[:, :-1]) / da
     tangent = torch.empty_like(knots_v)
-    tangent[:, 0] = slope[:, 0]
-    tangent[:, -1] = slope[:, -1]
+    tangent[:, 0] = CORNER_STEEPNESS * slope[:, 0]
+    tangent[:, -1] = CORNER_STEEPNESS * slope[:, -1]
     if m > 2:
         tangent[:, 1:-1] = (knots_v[:, 2:] - knots_v[:, :-2]) / (knots_a[:, 2:] - knots_a[:, :-2])
     a = torch.maximum(torch.minimum(a, knots_a[:, -1:]), knots_a[:, :1])
@@ -72,16 +89,25 @@ def opening_frame(upper: torch.Tensor, lower: torch.Tensor, query: torch.Tensor)
         d = p - left.view(shape)
         return (d * u.view(shape)).sum(-1) / length.view(shape[:-1]), (d * n.view(shape)).sum(-1)
 
-    qa, qv = coords(query)
-    flat_a = qa.reshape(len(qa), -1)
-
-    def contour(points: torch.Tensor) -> torch.Tensor:
+    def knots(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         ka, kv = coords(points)
         ka = torch.cummax(ka, 1).values + torch.arange(ka.shape[1], device=ka.device) * 1e-4  # increasing
-        return _hermite(flat_a, ka, kv).reshape(qa.shape)
+        return ka, kv
 
+    qa, qv = coords(query)
+    up_k, lo_k = knots(upper), knots(lower)
+    flat = qa.reshape(len(qa), -1)
     return OpeningFrame(
-        a=qa, v=qv, up=contour(upper), lo=contour(lower), length=length, origin=left, axis=u, normal=n
+        a=qa,
+        v=qv,
+        up=_hermite(flat, *up_k).reshape(qa.shape),
+        lo=_hermite(flat, *lo_k).reshape(qa.shape),
+        length=length,
+        origin=left,
+        axis=u,
+        normal=n,
+        upper_knots=up_k,
+        lower_knots=lo_k,
     )
 
 

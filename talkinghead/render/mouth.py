@@ -31,6 +31,7 @@ LOWER = (60, 67, 66, 65, 64)  # inner lower lip, corner to corner
 
 TOOTH_EDGES = (0.0, 0.085, 0.155, 0.22, 0.28)  # tooth boundaries on the arch, inter-ocular units from the midline
 ARCH_DEPTH = 1.2  # the arch curves back: z = ARCH_DEPTH·x² (inter-ocular units)
+BUCCAL_CORRIDOR = 0.2  # share of the mouth width at each corner where the teeth fade into the dark
 TEETH_HEIGHT = 0.1  # visible crown height of the upper incisors
 TEETH_OVERLAP = 0.03  # the upper incisal edge sits this far below the closed-lip line
 
@@ -87,7 +88,7 @@ def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
         deep=np.clip(0.06 * lip_dark + tint([8.0, 2.0, 3.0]), 0, 255),
         cavity=np.clip(0.32 * lip_dark + tint([12.0, 2.0, 3.0]), 0, 255),
         tongue=np.clip(0.6 * lip_rgb + tint([70.0, 36.0, 40.0]), 0, 255),
-        teeth=tint([224.0, 214.0, 194.0]),
+        teeth=tint([232.0, 220.0, 196.0]),
         gum=np.clip(0.9 * lip_rgb + tint([20.0, 0.0, 5.0]), 0, 255),
     )
 
@@ -105,6 +106,30 @@ def seal_lips(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     cv2.fillPoly(mask, [p[list(geometry.INNER_LIPS)]], 1)
     cv2.polylines(mask, [p[list(geometry.INNER_LIPS)]], True, 1, thickness=3)
     return cv2.inpaint(np.ascontiguousarray(crop), mask, 3, cv2.INPAINT_TELEA)
+
+
+def teeth_split(crop: np.ndarray, landmarks: np.ndarray) -> float:
+    """Where, between the portrait's inner lips (0 = upper, 1 = lower), its upper teeth end.
+
+    The darkest row of the open mouth's middle (the gap between the rows of teeth, or the shadow
+    under the upper teeth) — the upper teeth usually fill more of a smile than the lower ones.
+    Falls back to 0.6 when the mouth has no clear dark row.
+    """
+    import cv2
+
+    pts = torch.tensor(np.asarray(landmarks, dtype=np.float32)[None, :, :2])
+    a = torch.linspace(0.3, 0.7, 9)
+    t = torch.linspace(0.45, 0.92, 24)
+    fr = opening_frame(pts[:, list(UPPER)], pts[:, list(LOWER)], pts[:, :1])
+    up, lo = fr.contours_at(a[None])
+    v = up[0, None, :] + t[:, None] * (lo - up)[0, None, :]  # 24×9
+    xy = fr.to_pixels(a[None, None].expand(1, len(t), -1), v[None])[0].numpy().astype(np.float32)
+    grey = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    luma = cv2.remap(grey, xy[..., 0], xy[..., 1], cv2.INTER_LINEAR)  # 24×9
+    profile = np.median(luma, 1)
+    darkest = int(np.argmin(profile))
+    contrast = np.median(profile) - profile[darkest]
+    return float(t[darkest]) if contrast > 12.0 else 0.6
 
 
 def teeth_line(identity: np.ndarray) -> np.ndarray:
@@ -129,18 +154,20 @@ def paint_mouth(
     frames: torch.Tensor,
     origin: tuple[int, int],
     landmarks: torch.Tensor,
-    teeth: torch.Tensor,
+    teeth: torch.Tensor | None,
     iod: torch.Tensor,
     palette: torch.Tensor,
     *,
     strength: torch.Tensor,
     feather: float,
+    where: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Blend the synthesised interior into ``frames`` (B×3×h×w, 0–255, top-left pixel at ``origin``).
 
     ``landmarks``: B×68×2 target points (crop pixels); ``teeth``: B×T×2 posed :func:`teeth_line`
-    points; ``iod``: B target inter-ocular distances in pixels; ``palette``: 5×3; ``strength``:
-    B opacity of the interior (0 leaves the frame as is).
+    points, or None to paint no teeth (the portrait's own are shown); ``iod``: B target
+    inter-ocular distances in pixels; ``palette``: 5×3; ``strength``: B opacity of the interior
+    (0 leaves the frame as is); ``where``: optional B×h×w coverage limiting the painted area.
     """
     b, _, h, w = frames.shape
     x0, y0 = origin
@@ -151,6 +178,8 @@ def paint_mouth(
     up_pts, lo_pts = landmarks[:, list(UPPER)], landmarks[:, list(LOWER)]
     fr = opening_frame(up_pts, lo_pts, grid)
     alpha = soft_inside(fr, feather) * strength.view(b, 1, 1)  # B×h×w
+    if where is not None:
+        alpha = alpha * where
     if not bool((alpha > 0).any()):
         return frames
     unit = iod.view(b, 1, 1)
@@ -173,6 +202,14 @@ def paint_mouth(
     tongue_shade = (0.55 + 0.45 * front) * groove
     colour = colour + tongue.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
 
+    # ambient occlusion under the lips (the teeth below carry their own lip shadow)
+    ao = (1.0 - 0.45 * torch.exp(-(fr.v - fr.up).clamp_min(0.0) / (0.02 * unit + 0.5))) * (
+        1.0 - 0.3 * torch.exp(-(fr.lo - fr.v).clamp_min(0.0) / (0.015 * unit + 0.5))
+    )
+    colour = colour * ao.unsqueeze(1)
+    if teeth is None:
+        return frames + alpha.unsqueeze(1) * (colour - frames)
+
     # teeth geometry: posed incisal edge, its arch positions along the mouth
     edge_a, edge_v = fr.project(teeth)  # B×T positions of the tooth boundaries
     edge = interp(fr.a, edge_a, edge_v)  # incisal edge line at each pixel column
@@ -185,17 +222,18 @@ def paint_mouth(
     lateral = ((fr.a - mid_a).abs() / outer).clamp(0.0, 1.5)  # 0 at the midline, 1 at the last boundary
 
     # lower teeth: tips just above the lower lip, in the middle, only when the mouth is wide open
-    lower_h = (0.22 * (opening - 0.2 * unit)).clamp(min=0.0)
-    lower_h = torch.minimum(lower_h, 0.045 * unit) * (1.0 - (lateral / 0.75).square()).clamp_min(0.0).sqrt()
+    lower_h = (0.2 * (opening - 0.2 * unit)).clamp(min=0.0)
+    lower_h = torch.minimum(lower_h, 0.035 * unit) * (1.0 - (lateral / 0.5).square()).clamp_min(0.0).sqrt()
     lower_top = fr.lo - lower_h + 0.004 * unit * scallop
     lower = ((fr.v - lower_top) / 1.0 + 0.5).clamp(0.0, 1.0) * (lower_h > 0.75)
-    lower_shade = 0.8 * (1.0 - 0.15 * near) * (1.0 - 0.35 * lateral.clamp(max=1.0))
+    lower_shade = 0.85 * (1.0 - 0.15 * near) * (1.0 - 0.3 * lateral.clamp(max=1.0))
     colour = colour + lower.unsqueeze(1) * (teeth_c * lower_shade.unsqueeze(1) - colour)
 
     # upper teeth: from their gum line down to the (slightly scalloped) incisal edge, receding into
     # shadow toward the sides and under the upper lip
     edge_here = edge - 0.006 * unit * scallop
-    upper = ((edge_here - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0) * (1.0 - _smooth((lateral - 1.0) / 0.15))
+    corridor = _smooth(torch.minimum(fr.a, 1.0 - fr.a) / BUCCAL_CORRIDOR)  # dark at the mouth corners
+    upper = ((edge_here - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0) * (1.0 - _smooth((lateral - 1.0) / 0.15)) * corridor
     gum_line = edge - TEETH_HEIGHT * unit
     gum = ((gum_line - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0)
     lip_shadow = 0.62 + 0.38 * _smooth((fr.v - fr.up) / (0.045 * unit))
@@ -204,9 +242,60 @@ def paint_mouth(
     tooth = tooth + gum.unsqueeze(1) * (gum_c * lip_shadow.unsqueeze(1) - tooth)
     colour = colour + upper.unsqueeze(1) * (tooth - colour)
 
-    # ambient occlusion under the lips
-    ao = (1.0 - 0.45 * torch.exp(-(fr.v - fr.up).clamp_min(0.0) / (0.02 * unit + 0.5))) * (
-        1.0 - 0.3 * torch.exp(-(fr.lo - fr.v).clamp_min(0.0) / (0.015 * unit + 0.5))
-    )
-    colour = colour * ao.unsqueeze(1)
     return frames + alpha.unsqueeze(1) * (colour - frames)
+
+
+def reuse_interior(
+    sample_map: torch.Tensor,
+    origin: tuple[int, int],
+    target: torch.Tensor,
+    source: torch.Tensor,
+    *,
+    split: float,
+    feather: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """For a portrait whose own mouth is open: its teeth move with the lips instead of stretching.
+
+    Inside the target's inner lips, the part of the portrait's own mouth opening above ``split``
+    (a fraction of its lip gap, :func:`teeth_split`) follows the upper lip and the rest the lower
+    lip, both unscaled (teeth are rigid); what opens between them is new cavity. When the target opens less than the portrait, the interior is
+    squeezed instead. ``sample_map``: B×h×w×2 source pixels for the target pixels whose top-left
+    is ``origin``; ``target``: B×68×2, ``source``: 68×2 landmarks (crop pixels).
+
+    Returns the new map and the B×h×w coverage of the new cavity (to be painted, without teeth).
+    """
+    b, h, w, _ = sample_map.shape
+    x0, y0 = origin
+    dev, dt = sample_map.device, sample_map.dtype
+    ys = torch.arange(y0, y0 + h, dtype=dt, device=dev)
+    xs = torch.arange(x0, x0 + w, dtype=dt, device=dev)
+    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(b, -1, -1, -1)
+    ft = opening_frame(target[:, list(UPPER)], target[:, list(LOWER)], grid)
+    src = source.unsqueeze(0).expand(b, -1, -1)
+    fs = opening_frame(src[:, list(UPPER)], src[:, list(LOWER)], src[:, :1])  # the portrait's frame
+    a = ft.a.clamp(0.0, 1.0)
+    up_s, lo_s = fs.contours_at(a)
+    k = (fs.length / ft.length).view(b, 1, 1)  # target → source pixels
+    gap_s = (lo_s - up_s).clamp_min(0.0)
+    gap_t = ((ft.lo - ft.up) * k).clamp_min(1e-3)
+    from_top, from_bottom = (ft.v - ft.up) * k, (ft.lo - ft.v) * k
+    top_part, bottom_part = split * gap_s, (1.0 - split) * gap_s
+    opened = gap_t >= gap_s
+    v_src = torch.where(
+        opened,
+        torch.where(
+            from_top <= top_part,
+            up_s + from_top,
+            torch.where(from_bottom <= bottom_part, lo_s - from_bottom, up_s + top_part),
+        ),
+        up_s + from_top / gap_t * gap_s,
+    )
+    inside = soft_inside(ft, feather)
+    rigid = fs.to_pixels(a, v_src)
+    new_map = sample_map + inside.unsqueeze(-1) * (rigid - sample_map)
+    f = max(feather, 1e-3)
+    middle = ((from_top - top_part) / (f * k) + 0.5).clamp(0.0, 1.0) * (
+        (from_bottom - bottom_part) / (f * k) + 0.5
+    ).clamp(0.0, 1.0)
+    grown = ((gap_t - gap_s) / (2.0 * f * k)).clamp(0.0, 1.0)  # no seam while the gap has not grown
+    return new_map, middle * grown

@@ -43,8 +43,8 @@ class WarpConfig:
     grid_step: int = 4  # crop pixels between nodes of the coarse grid the field is evaluated on
     tps_regularization: float = 1e-5  # TPS smoothing λ (normalised units); keeps coincident targets solvable
     mask_sigma: float = 0.6  # first_order: Gaussian mask width as a fraction of a point's nearest-neighbour gap
-    support_margin: float = 0.45  # the head's motion fades to zero over this distance outside the head
-    paste_feather: float = 0.12  # paste-back seam width outside the support
+    support_margin: float = compose.SUPPORT_MARGIN  # the head's motion fades to zero over this distance outside it
+    paste_feather: float = compose.PASTE_FEATHER  # paste-back seam width outside the support
     max_rotation_deg: float = 30.0  # head rotation away from the portrait's, clamped beyond
     max_translation: float = 0.5  # head translation away from the portrait's, clamped beyond
     max_scale_change: float = 0.25  # relative head scale change, clamped beyond
@@ -66,6 +66,7 @@ class _Prepared:
     """Per-portrait precomputation stored in ``SourceFace.cache['warp']``."""
 
     device: torch.device
+    config: WarpConfig  # the configuration it was computed for
     crop: torch.Tensor  # 1×3×S×S float32, 0–255
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) crop pixels the warp may change
     nodes: torch.Tensor  # P×2 coarse-grid nodes inside the support, crop pixels
@@ -80,6 +81,7 @@ class _Prepared:
     palette: torch.Tensor  # 5×3 mouth palette
     paint_mouth: bool  # the portrait's mouth is closed: paint an interior when the target opens
     sealed: torch.Tensor | None  # 1×3×S×S crop with the lip gap filled in (when painting)
+    split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
     opening: float  # the portrait's own lip gap, inter-ocular units
     lid: torch.Tensor  # 3, RGB of the upper-lid skin (eyes.lid_colour)
     paste: compose.PastePlan
@@ -104,14 +106,15 @@ class WarpRenderer:
     def prepare(self, image: np.ndarray, landmarks: np.ndarray) -> SourceFace:
         """Crop/align the portrait and precompute the mesh, support, mouth and paste data."""
         source = prepare_source(image, landmarks)
-        source.cache[CACHE_KEY] = self._precompute(source)
+        self._prepared(source)
         return source
 
     def _prepared(self, source: SourceFace) -> _Prepared:
         prep = source.cache.get(CACHE_KEY)
-        if not isinstance(prep, _Prepared) or prep.device != self.device:
+        if not isinstance(prep, _Prepared) or prep.device != self.device or prep.config != self.config:
             prep = self._precompute(source)
             source.cache[CACHE_KEY] = prep
+            source.cache[compose.PASTE_KEY] = prep.paste
         return prep
 
     def _precompute(self, source: SourceFace) -> _Prepared:
@@ -122,13 +125,19 @@ class WarpRenderer:
         skull = flow.skull_points(source.identity)
         skull_src = source.pose.apply(skull)[:, :2]
         anchors = flow.still_anchors(source.landmarks)
-        support = compose.support_mask(np.concatenate([pts, skull_src]), size, cfg.support_margin * iod)
+        support = compose.head_support(source, cfg.support_margin)
         x0, y0, x1, y1 = compose.mask_box(support)
         gw = int(np.ceil((x1 - 1 - x0) / cfg.grid_step)) + 1
         gh = int(np.ceil((y1 - 1 - y0) / cfg.grid_step)) + 1
         gx, gy = np.linspace(x0, x1 - 1, gw), np.linspace(y0, y1 - 1, gh)
         nodes = np.stack(np.meshgrid(gx, gy, indexing="xy"), -1).reshape(-1, 2)
-        node_support = support[np.round(nodes[:, 1]).astype(int), np.round(nodes[:, 0]).astype(int)]
+        import cv2
+
+        # the support's minimum over each node's neighbourhood: bilinear upsampling then keeps the
+        # field exactly zero wherever the support is
+        step = 2 * cfg.grid_step + 1
+        shrunk = cv2.erode(support, np.ones((step, step), np.uint8))
+        node_support = shrunk[np.round(nodes[:, 1]).astype(int), np.round(nodes[:, 0]).astype(int)]
         active = np.flatnonzero(node_support > 0)
         all_src = np.concatenate([pts, skull_src, anchors])
         k = min(8, len(all_src) - 1)
@@ -144,6 +153,7 @@ class WarpRenderer:
             sealed = sealed.to(dev).permute(2, 0, 1).unsqueeze(0).float()
         return _Prepared(
             device=dev,
+            config=cfg,
             crop=crop,
             box=(x0, y0, x1, y1),
             nodes=torch.tensor(nodes[active], dtype=torch.float32, device=dev),
@@ -158,11 +168,12 @@ class WarpRenderer:
             palette=mouth.mouth_palette(source.crop, source.landmarks).as_tensor(dev),
             paint_mouth=paint,
             sealed=sealed,
+            split=0.6 if paint else mouth.teeth_split(source.crop, source.landmarks),
             opening=opening,
             lid=torch.tensor(eyes.lid_colour(source.crop, source.landmarks), dtype=torch.float32, device=dev),
             paste=compose.paste_plan(
                 source.image, source.transform, support, reach=cfg.grid_step, feather=cfg.paste_feather * iod
-            ),
+            ),  # also stored as the portrait's paste plan (compose.PASTE_KEY)
         )
 
     # -----------------------------------------------------------------------------------------
@@ -229,14 +240,7 @@ class WarpRenderer:
         """
         if not references:
             return []
-        targets = FrameTargets(
-            canonical=np.stack([source.identity + r.expression for r in references]),
-            rotation=np.stack([r.pose.rotation for r in references]),
-            translation=np.repeat(source.pose.translation[None], len(references), 0),
-            scale=np.full(len(references), source.pose.scale),
-            eye_open=np.ones(len(references)),
-        )
-        return list(self.render(source, targets))
+        return list(self.render(source, isp_targets(source, references)))
 
     def render(
         self, source: SourceFace, targets: FrameTargets, references: list[ReferenceFrame] | None = None
@@ -313,11 +317,20 @@ class WarpRenderer:
         )  # B×3×h×w
         if cover is not None:
             warped += cover.unsqueeze(1) * (prep.lid.view(1, 3, 1, 1) - warped)
-        if prep.paint_mouth:
-            self._paint_mouth(prep, targets, landmarks, iod, smap, warped)
+        self._paint_mouth(prep, targets, landmarks, iod, smap, warped)
         frames = prep.crop.expand(b, -1, -1, -1).clone()
         frames[:, :, y0:y1, x0:x1] = warped
         return frames.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+    def _mouth_box(self, prep: _Prepared, targets: FrameTargets, teeth: np.ndarray) -> tuple[int, int, int, int] | None:
+        """Crop-pixel box around the target mouths (and teeth) of the chunk, inside the support box."""
+        x0, y0, x1, y1 = prep.box
+        pts = np.concatenate([targets.landmarks[:, 48:68, :2], teeth], 1).reshape(-1, 2)
+        pad = 4
+        mx0, my0 = np.floor(pts.min(0)).astype(int) - pad
+        mx1, my1 = np.ceil(pts.max(0)).astype(int) + pad
+        mx0, my0, mx1, my1 = max(mx0, x0), max(my0, y0), min(mx1, x1), min(my1, y1)
+        return (int(mx0), int(my0), int(mx1), int(my1)) if mx1 > mx0 and my1 > my0 else None
 
     def _paint_mouth(
         self,
@@ -328,45 +341,70 @@ class WarpRenderer:
         smap: torch.Tensor,
         warped: torch.Tensor,
     ) -> None:
-        """Paint the mouth interior into ``warped`` (B×3×h×w over the support box, sampled with
-        ``smap``) in place, in the mouth's box only, faded in as the target's lip gap exceeds the
-        portrait's. Under the fade the lips are resampled from the sealed crop, so the sliver of
-        teeth between the portrait's own lips is not stretched along the new lip edges."""
-        gap = geometry.mouth_features(targets.landmarks).opening - prep.opening
-        strength = np.clip(gap / self.config.mouth_fade_in, 0.0, 1.0)
-        strength = strength * strength * (3.0 - 2.0 * strength)
-        if not (strength > 0).any():
-            return
-        x0, y0, x1, y1 = prep.box
+        """The mouth interior, in place in ``warped`` (B×3×h×w over the support box, sampled with
+        ``smap``), in the mouth's box only.
+
+        Closed portrait mouth: the interior is painted with teeth, faded in as the target's lip
+        gap exceeds the portrait's, on lips resampled from the sealed crop (so the sliver of teeth
+        between the portrait's own lips is not stretched along the new lip edges). Open portrait
+        mouth: its own teeth move with the lips (:func:`mouth.reuse_interior`) and only the new gap
+        between them is painted, without teeth.
+        """
         teeth = targets.scale[:, None, None] * np.einsum("nj,bij->bni", prep.teeth, targets.rotation)
         teeth = teeth[..., :2] + targets.translation[:, None, :2]
-        pts = np.concatenate([targets.landmarks[:, 48:68, :2], teeth], 1).reshape(-1, 2)
-        pad = 4
-        mx0, my0 = np.floor(pts.min(0)).astype(int) - pad
-        mx1, my1 = np.ceil(pts.max(0)).astype(int) + pad
-        mx0, my0, mx1, my1 = max(mx0, x0), max(my0, y0), min(mx1, x1), min(my1, y1)
-        if mx1 <= mx0 or my1 <= my0:
+        box = self._mouth_box(prep, targets, teeth)
+        if box is None:
             return
+        x0, y0 = prep.box[:2]
+        mx0, my0, mx1, my1 = box
+        b, size = len(targets), prep.crop.shape[-1]
         region = warped[:, :, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
-        size = prep.crop.shape[-1]
-        norm = (smap[:, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0] + 0.5) * (2.0 / size) - 1.0
-        sealed = F.grid_sample(
-            prep.sealed.expand(len(targets), -1, -1, -1), norm, mode="bilinear", padding_mode="border", align_corners=False
-        )
-        fade = torch.tensor(strength, dtype=torch.float32, device=prep.device).view(-1, 1, 1, 1)
-        region.copy_(region + fade * (sealed - region))
-        region.copy_(
-            mouth.paint_mouth(
-                region,
+        region_map = smap[:, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
+        feather = self.config.mouth_feather_px
+        if prep.paint_mouth:
+            gap = geometry.mouth_features(targets.landmarks).opening - prep.opening
+            fade = np.clip(gap / self.config.mouth_fade_in, 0.0, 1.0)
+            fade = fade * fade * (3.0 - 2.0 * fade)
+            if not (fade > 0).any():
+                return
+            strength = torch.tensor(fade, dtype=torch.float32, device=prep.device)
+            sealed = F.grid_sample(
+                prep.sealed.expand(b, -1, -1, -1),
+                (region_map + 0.5) * (2.0 / size) - 1.0,
+                mode="bilinear",
+                padding_mode="border",
+                align_corners=False,
+            )
+            lips = region + strength.view(-1, 1, 1, 1) * (sealed - region)
+            teeth_t = torch.tensor(teeth, dtype=torch.float32, device=prep.device)
+            painted = mouth.paint_mouth(
+                lips, (mx0, my0), landmarks, teeth_t, iod, prep.palette, strength=strength, feather=feather
+            )
+        else:
+            new_map, cavity = mouth.reuse_interior(
+                region_map, (mx0, my0), landmarks, prep.source_points[:68], split=prep.split, feather=feather
+            )
+            if not bool((cavity > 0).any()) and torch.equal(new_map, region_map):
+                return
+            resampled = F.grid_sample(
+                prep.crop.expand(b, -1, -1, -1),
+                (new_map + 0.5) * (2.0 / size) - 1.0,
+                mode="bilinear",
+                padding_mode="border",
+                align_corners=False,
+            )
+            painted = mouth.paint_mouth(
+                resampled,
                 (mx0, my0),
                 landmarks,
-                torch.tensor(teeth, dtype=torch.float32, device=prep.device),
+                None,
                 iod,
                 prep.palette,
-                strength=torch.tensor(strength, dtype=torch.float32, device=prep.device),
-                feather=self.config.mouth_feather_px,
+                strength=torch.ones(b, device=prep.device),
+                feather=feather,
+                where=cavity,
             )
-        )
+        region.copy_(painted)
 
     # -----------------------------------------------------------------------------------------
     # paste-back
@@ -377,10 +415,21 @@ class WarpRenderer:
         Only the head's box is resampled (inverse of ``source.transform``) and blended with a
         feathered mask that reaches past the head's support; all other pixels are the portrait's.
         """
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8 or frame.shape[-3:] != (source.size, source.size, 3):
-            raise ValueError(f"paste_back needs {source.size}×{source.size}×3 uint8 frames, got {frame.shape} {frame.dtype}")
-        return compose.paste(source.image, frame, self._prepared(source).paste)
+        self._prepared(source)  # puts this renderer's paste plan into the cache
+        return compose.paste_back(frame, source)
+
+
+def isp_targets(source: SourceFace, references: list[ReferenceFrame]) -> FrameTargets:
+    """Paper eq. 2 targets for ISPs: ``c + ε̄`` with the reference's rotation, the portrait's
+    translation and scale (see :meth:`WarpRenderer.render_isps`)."""
+    n = len(references)
+    return FrameTargets(
+        canonical=np.stack([source.identity + r.expression for r in references]),
+        rotation=np.stack([r.pose.rotation for r in references]),
+        translation=np.repeat(source.pose.translation[None], n, 0),
+        scale=np.full(n, source.pose.scale),
+        eye_open=np.ones(n),
+    )
 
 
 def _clamp_rotation(rotation: np.ndarray, reference: np.ndarray, max_deg: float) -> np.ndarray:

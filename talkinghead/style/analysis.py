@@ -21,7 +21,7 @@ from talkinghead.style import blinks as blinks_mod
 from talkinghead.style import pose as pose_mod
 from talkinghead.style.config import StyleConfig
 from talkinghead.style.templates import TEMPLATES, ClipNormaliser, Retrieval, clip_normaliser, retrieve
-from talkinghead.style.track import StyleTrack, build_track, fill_gaps
+from talkinghead.style.track import StyleTrack, build_track, fill_gaps, nearest_kept
 
 if TYPE_CHECKING:
     from talkinghead.render.base import ReferenceFrame
@@ -74,8 +74,8 @@ class StyleAnalysis:
     normaliser: ClipNormaliser  # neutral face and ranges behind the relative features
     retrieval: Retrieval  # per-frame relative features and template fits
     config: StyleConfig
+    pose_deltas: np.ndarray = field(repr=False)  # T×7 smoothed head motion (pose.clip_pose_deltas)
     backend: str = "track"  # landmark backend that produced the track
-    _pose_deltas: np.ndarray = field(default=None, repr=False)  # T×7 smoothed pose deltas
 
     @property
     def mouth_opening(self) -> np.ndarray:
@@ -102,7 +102,7 @@ class StyleAnalysis:
         """The clip's smoothed head motion retimed to ``n_frames`` at ``fps`` (looped with
         cross-fades when longer than the clip); ``strength`` 0 = still head, 1 = as in the clip."""
         return pose_mod.pose_track(
-            self._pose_deltas,
+            self.pose_deltas,
             self.track.fps,
             n_frames,
             fps,
@@ -233,7 +233,7 @@ def analyse_track(
             )
     keep = valid if valid.any() else track.found
     deltas = pose_mod.clip_pose_deltas(
-        track.rotations[keep] if keep.all() else _fill_rotations(track.rotations, keep),
+        track.rotations[nearest_kept(keep)],
         fill_gaps(track.translation, keep),
         fill_gaps(track.scale, keep),
         fps,
@@ -252,15 +252,8 @@ def analyse_track(
         retrieval=result,
         config=config,
         backend=backend,
-        _pose_deltas=deltas,
+        pose_deltas=deltas,
     )
-
-
-def _fill_rotations(rotations: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Rotations of dropped rows replaced by the nearest kept row's."""
-    kept = np.flatnonzero(keep)
-    nearest = kept[np.abs(np.arange(len(rotations))[:, None] - kept[None]).argmin(1)]
-    return rotations[nearest]
 
 
 def _load_clip(source: Any, config: StyleConfig) -> tuple[np.ndarray, float, list[str]]:
@@ -302,7 +295,7 @@ def analyse_style(
         from talkinghead.face import get_landmarker
 
         landmarker = get_landmarker(backend=config.backend)
-    video_landmarks = landmarker.track(frames, fps)
+    video_landmarks = landmarker.track(frames, fps, what="the style clip")
     return analyse_track(
         video_landmarks.points,
         fps,

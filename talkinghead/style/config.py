@@ -37,8 +37,8 @@ class StyleConfig:
     pose_smoothing_s: float = 0.12  # Gaussian σ (seconds) smoothing the clip's pose trajectory
     crossfade_s: float = 0.6  # cross-fade length (seconds) where a looped pose track restarts
     # --- blinks (eye-openness dips with hysteresis)
-    blink_close: float = 0.72  # a blink's eye openness falls under this × the open-eye baseline ...
-    blink_prominence: float = 0.2  # ... and rises back by at least this much on both sides
+    blink_close: float = 0.5  # a blink's eye openness falls under this × the open-eye baseline ...
+    blink_prominence: float = 0.3  # ... and rises back by at least this much on both sides
     blink_max_s: float = 0.5  # wider dips (at half depth) are not blinks (eyes shut on purpose)
     default_blink_rate: float = 17.0  # blinks per minute when the clip shows none (adult resting rate)
     default_blink_s: float = 0.22  # blink duration (seconds) when the clip shows none

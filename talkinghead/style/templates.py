@@ -103,7 +103,7 @@ TEMPLATES: tuple[MotionTemplate, ...] = (
         "mouth closed and relaxed",
         "moments where the person rests with the mouth closed",
         (
-            Term("open", "near", 0.0, 0.1),
+            Term("open", "at_most", 0.0, 0.1, reward=True),
             Term("gap", "at_most", 0.05, 0.03),
             Term("jaw", "near", 0.0, 0.3),
             Term("spread", "near", 0.0, 0.05),

@@ -63,6 +63,12 @@ def fill_gaps(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out.reshape(values.shape)
 
 
+def nearest_kept(mask: np.ndarray) -> np.ndarray:
+    """For every row, the index of the nearest row where ``mask`` is True (at least one must be)."""
+    kept = np.flatnonzero(mask)
+    return kept[np.abs(np.arange(len(mask))[:, None] - kept[None]).argmin(1)]
+
+
 def face_sharpness(frame: np.ndarray, points: np.ndarray, size: int) -> float:
     """Variance of the Laplacian of a ``size²`` grey crop aligned on the face (scale-free focus measure)."""
     import cv2
@@ -90,6 +96,9 @@ def _angles(rotations: np.ndarray) -> np.ndarray:
     return np.array([geometry.rotation_to_angles(r) for r in rotations]).reshape(-1, 3)
 
 
+_PRESSED_OUTLIER = 0.92  # closed frames with lips thinner than this × the median are pressed, not neutral
+
+
 def neutral_face(
     canonical: np.ndarray, mouth: np.ndarray, eye_open: np.ndarray, valid: np.ndarray, config: StyleConfig
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -98,11 +107,12 @@ def neutral_face(
     Neutral = element-wise median canonical shape over the valid frames whose mouth is the most
     closed (the lowest ``neutral_quantile`` of inner-lip opening, at least 5 frames: speech
     closes the lips only briefly, so a larger share would mix in parted lips), whose eyes are
-    open (at least 85 % of the clip's open-eye level, its 85th percentile). This is what None
-    (paper §5.4.3) and all clip-relative features are measured against; M is told from it by
-    lips thinner than this median closed mouth. (Keeping only the thicker-lipped half of the
-    closed frames, to leave the pressed m/b/p closures out, was tried: it selects lips that are
-    slightly parted, which read as thicker, and made None show a gap on real clips.)
+    open (at least 85 % of the clip's open-eye level, its 85th percentile), leaving out clearly
+    pressed lips (visible lip thickness under 92 % of those frames' median: m/b/p closures).
+    This is what None (paper §5.4.3) and all clip-relative features are measured against; M is
+    told from it by thinner lips. (Keeping only the thicker-lipped half of the closed frames was
+    tried: it selects lips that are slightly parted, which read as thicker, and made None show a
+    gap on real clips.)
     """
     idx = np.flatnonzero(valid)
     ear = eye_open[idx].mean(1)
@@ -110,7 +120,9 @@ def neutral_face(
     idx = idx[eyes_open] if eyes_open.sum() >= 3 else idx
     k = min(len(idx), max(5, int(np.ceil(config.neutral_quantile * len(idx)))))
     closed = idx[np.argsort(mouth[idx, 0], kind="stable")[:k]]
-    return np.median(canonical[closed], axis=0), closed
+    thick = mouth[closed, 4]
+    relaxed = closed[thick >= _PRESSED_OUTLIER * np.median(thick)]
+    return np.median(canonical[relaxed], axis=0), relaxed
 
 
 def build_track(
@@ -143,8 +155,7 @@ def build_track(
     rot, trans, scale = _poses(points, found)
     # Missing rows: interpolate τ and s; take the rotation of the nearest found frame.
     trans, scale = fill_gaps(trans, found), fill_gaps(scale, found)
-    nearest = np.flatnonzero(found)[np.abs(np.arange(t)[:, None] - np.flatnonzero(found)[None]).argmin(1)]
-    rot = rot[nearest]
+    rot = rot[nearest_kept(found)]
     angles = _angles(rot)
     # Pose removed: X_can = (X − τ)·R / s  (inverse of geometry.Pose.apply)
     canonical = np.einsum("tni,tij->tnj", points - trans[:, None], rot) / scale[:, None, None]

@@ -1,0 +1,212 @@
+"""Training loop of the motion generator on the synthetic corpus.
+
+Each step draws a batch of crops (random item, random start, one random frame rate per batch from
+25/30/50/60 fps, 90 output frames), builds the log-mel windows around every output frame exactly
+as :func:`talkinghead.audio.frame_windows` does at inference (linear interpolation at the frame's
+mel position, silence outside the item), and the target motion ``viseme weights @ viseme shapes``
+at the same times. Loss (L_mg):
+
+* position: L1 on the 68×3 displacement, points weighted (lips 1, jaw 0.5, the rest 0.1);
+* velocity: L1 on frame-to-frame differences, in units per 1/25 s so frame rates compare;
+* opening: L1 on the inner-lip gap (what lip sync is judged by — closures and openings).
+
+Seeded: the same seed, corpus and thread count give the same weights.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from talkinghead.audio import DEFAULT_MEL
+from talkinghead.geometry import INNER_LIPS, JAW, N_POINTS, OUTER_LIPS, canonical_face
+from talkinghead.motion import MotionConfig, MotionGenerator
+from talkinghead.train.corpus import Corpus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings."""
+
+    seed: int = 0  # torch and batch-sampling seed
+    steps: int = 2000  # optimiser steps
+    batch: int = 24  # crops per step
+    frames: int = 90  # output frames per crop
+    fps_choices: tuple[int, ...] = (25, 30, 50, 60)  # one drawn per step
+    lr: float = 2e-3  # peak AdamW learning rate (cosine decay after warm-up)
+    min_lr: float = 2e-5  # final learning rate
+    warmup: int = 100  # linear warm-up steps
+    weight_decay: float = 1e-4  # AdamW decoupled weight decay
+    grad_clip: float = 1.0  # gradient-norm clip
+    w_velocity: float = 1.0  # weight of the velocity term
+    w_opening: float = 2.0  # weight of the inner-lip gap term
+    threads: int = 2  # torch CPU threads
+    log_every: int = 50  # steps between log lines
+    val_every: int = 250  # steps between validation passes
+
+
+def point_weights() -> torch.Tensor:
+    w = torch.full((N_POINTS,), 0.1)
+    w[list(JAW)] = 0.5
+    w[list(OUTER_LIPS + INNER_LIPS)] = 1.0
+    return w
+
+
+_GAP_PAIRS = ((61, 67), (62, 66), (63, 65))
+
+
+def inner_gap(points: torch.Tensor) -> torch.Tensor:
+    """Inner-lip gap of ``...×68×3`` points (same definition as geometry.mouth_features)."""
+    return sum((points[..., a, :] - points[..., b, :]).norm(dim=-1) for a, b in _GAP_PAIRS) / 3.0
+
+
+class Batcher:
+    """Random crops of a :class:`Corpus` as (windows, target displacement)."""
+
+    def __init__(self, corpus: Corpus, shapes: np.ndarray, *, context: int, seed: int) -> None:
+        self.mel = torch.from_numpy(corpus.mel)  # float16, N×80
+        self.weights = torch.from_numpy(corpus.weights)  # float16, N×V
+        self.offsets = torch.from_numpy(corpus.offsets)
+        self.lengths = self.offsets[1:] - self.offsets[:-1]
+        self.shapes = torch.from_numpy(shapes.reshape(len(shapes), -1).astype(np.float32))  # V×204
+        self.context = context
+        self.rate = DEFAULT_MEL.frame_rate
+        self.silence = DEFAULT_MEL.silence_value
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def _gather(self, table: torch.Tensor, item: torch.Tensor, pos: torch.Tensor, fill: float | None) -> torch.Tensor:
+        """Linear interpolation of ``table`` rows at fractional local positions ``pos`` (any shape
+        ``B×…``) of each batch item; outside the item: ``fill`` (None: nearest row)."""
+        length = self.lengths[item].view(-1, *([1] * (pos.dim() - 1)))
+        base = self.offsets[item].view(-1, *([1] * (pos.dim() - 1)))
+        lo = pos.floor()
+        frac = (pos - lo).unsqueeze(-1).float()
+        out = 0
+        for idx, w in ((lo.long(), 1 - frac), (lo.long() + 1, frac)):
+            valid = (idx >= 0) & (idx < length)
+            rows = table[(base + idx.clamp(min=0).minimum(length - 1)).reshape(-1)].float()
+            rows = rows.reshape(*idx.shape, table.shape[1])
+            if fill is not None:
+                rows = torch.where(valid.unsqueeze(-1), rows, torch.full_like(rows, fill))
+            out = out + rows * w
+        return out
+
+    def sample(self, batch: int, frames: int, fps: float, items: torch.Tensor | None = None,
+               starts: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(windows ``B×T×W×80``, target displacement ``B×T×68×3``)."""
+        if items is None:
+            items = torch.randint(0, len(self.lengths), (batch,), generator=self.gen)
+        dur = self.lengths[items].double() / self.rate  # s
+        span = frames / fps
+        if starts is None:
+            room = (dur - span).clamp(min=0.0)
+            starts = torch.rand(batch, generator=self.gen, dtype=torch.float64) * room
+        centre = (starts[:, None] + torch.arange(frames, dtype=torch.float64)[None, :] / fps) * self.rate  # B×T
+        offs = torch.arange(-self.context, self.context + 1, dtype=torch.float64)
+        windows = self._gather(self.mel, items, centre[..., None] + offs, self.silence)  # B×T×W×80
+        w = self._gather(self.weights, items, centre, None)  # B×T×V
+        target = (w @ self.shapes).reshape(batch, frames, N_POINTS, 3)
+        return windows.float(), target
+
+
+def _lr(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * t))
+
+
+def losses(pred: torch.Tensor, target: torch.Tensor, fps: float, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+    pw = point_weights().view(1, 1, N_POINTS, 1)
+    pos = ((pred - target).abs() * pw).sum() / (pw.sum() * pred.shape[0] * pred.shape[1] * 3)
+    scale = fps / 25.0
+    dv = (pred[:, 1:] - pred[:, :-1] - (target[:, 1:] - target[:, :-1])) * scale
+    vel = (dv.abs() * pw).sum() / (pw.sum() * dv.shape[0] * dv.shape[1] * 3)
+    can = torch.as_tensor(np.asarray(canonical_face()), dtype=pred.dtype)
+    gap = (inner_gap(can + pred) - inner_gap(can + target)).abs().mean()
+    total = pos + cfg.w_velocity * vel + cfg.w_opening * gap
+    return {"total": total, "position": pos, "velocity": vel, "opening": gap}
+
+
+def fit_normalisation(gen: MotionGenerator, corpus: Corpus, shapes: np.ndarray, seed: int) -> None:
+    """Set the encoder's mel mean/std and the head's per-coordinate output scale from the data."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(corpus.mel), size=min(200_000, len(corpus.mel)), replace=False)
+    mel = corpus.mel[idx].astype(np.float32)
+    gen.encoder.mel_mean.copy_(torch.from_numpy(mel.mean(0)))
+    gen.encoder.mel_std.copy_(torch.from_numpy(mel.std(0) + 1e-3))
+    disp = corpus.weights[idx].astype(np.float32) @ shapes.reshape(len(shapes), -1)
+    scale = np.maximum(disp.std(0), 0.01)  # ≥ 0.01 so the style transfer can still move any point
+    gen.out_scale.copy_(torch.from_numpy(scale.astype(np.float32)))
+
+
+def evaluate(gen: MotionGenerator, batcher: Batcher, cfg: TrainConfig, n: int) -> dict[str, float]:
+    """Mean losses on the first ``n`` items of ``batcher`` (fixed crops at 25 fps)."""
+    gen.eval()
+    items = torch.arange(min(n, len(batcher.lengths)))
+    out: dict[str, float] = {}
+    with torch.no_grad():
+        for chunk in items.split(16):
+            x, y = batcher.sample(len(chunk), cfg.frames, 25.0, items=chunk, starts=torch.zeros(len(chunk), dtype=torch.float64))
+            for k, v in losses(gen(x), y, 25.0, cfg).items():
+                out[k] = out.get(k, 0.0) + float(v) * len(chunk) / len(items)
+    gen.train()
+    return out
+
+
+def train(
+    corpus: Corpus, val: Corpus, shapes: np.ndarray, cfg: TrainConfig, model_cfg: MotionConfig = MotionConfig()
+) -> tuple[MotionGenerator, dict]:
+    """Train a :class:`MotionGenerator`; returns it (eval mode) and a summary dict."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    gen = MotionGenerator(config=model_cfg)
+    fit_normalisation(gen, corpus, shapes, cfg.seed)
+    batcher = Batcher(corpus, shapes, context=model_cfg.context, seed=cfg.seed)
+    val_batcher = Batcher(val, shapes, context=model_cfg.context, seed=cfg.seed + 1)
+    fps_gen = torch.Generator().manual_seed(cfg.seed + 2)
+    decay = [p for n, p in gen.named_parameters() if p.dim() > 1]
+    no_decay = [p for n, p in gen.named_parameters() if p.dim() <= 1]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr
+    )
+    gen.train()
+    history: list[dict] = []
+    t0 = time.time()
+    running: dict[str, float] = {}
+    for step in range(cfg.steps):
+        fps = float(cfg.fps_choices[int(torch.randint(len(cfg.fps_choices), (1,), generator=fps_gen))])
+        x, y = batcher.sample(cfg.batch, cfg.frames, fps)
+        for group in opt.param_groups:
+            group["lr"] = _lr(step, cfg)
+        parts = losses(gen(x), y, fps, cfg)
+        opt.zero_grad(set_to_none=True)
+        parts["total"].backward()
+        torch.nn.utils.clip_grad_norm_(gen.parameters(), cfg.grad_clip)
+        opt.step()
+        for k, v in parts.items():
+            running[k] = running.get(k, 0.0) + float(v)
+        if (step + 1) % cfg.log_every == 0:
+            avg = {k: v / cfg.log_every for k, v in running.items()}
+            running = {}
+            entry = {"step": step + 1, "seconds": round(time.time() - t0, 1), "lr": _lr(step, cfg),
+                     **{f"train_{k}": round(v, 5) for k, v in avg.items()}}
+            if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
+                entry.update({f"val_{k}": round(v, 5) for k, v in evaluate(gen, val_batcher, cfg, 128).items()})
+            history.append(entry)
+            log.info("%s", "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items()))
+    gen.eval()
+    summary = {
+        "train_config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+        "seconds": round(time.time() - t0, 1),
+        "history": history,
+        "final": history[-1] if history else {},
+    }
+    return gen, summary

@@ -1,0 +1,282 @@
+"""The `warp` renderer: identity, still background, mouth and eye response, batching, degenerate
+targets, ISPs and paste-back, on the example portrait (offline, CPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from talkinghead import geometry, media
+from talkinghead.render import compose, probe
+from talkinghead.render.base import FrameTargets, ReferenceFrame, Renderer
+from talkinghead.render.warp import WarpConfig, WarpRenderer, isp_targets
+
+
+@pytest.fixture(scope="module")
+def portrait(examples_dir) -> tuple[np.ndarray, np.ndarray]:
+    from talkinghead.face import get_landmarker
+
+    image = media.load_image(examples_dir / "portrait_astronaut.png")
+    return image, get_landmarker("mediapipe").detect(image).points
+
+
+@pytest.fixture(scope="module")
+def renderer() -> WarpRenderer:
+    return WarpRenderer(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def source(renderer, portrait):
+    return renderer.prepare(*portrait)
+
+
+@pytest.fixture(scope="module")
+def painter() -> WarpRenderer:
+    """Treats the portrait's mouth as closed, so the painted interior (cavity, teeth) is tested too."""
+    return WarpRenderer(config=WarpConfig(mouth_reuse_opening=1.0), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def painted_source(painter, portrait):
+    return painter.prepare(*portrait)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
+
+
+def mouth_box(source, pad: float = 0.25) -> tuple[slice, slice]:
+    pts = source.landmarks[48:68, :2]
+    iod = np.linalg.norm(source.landmarks[45, :2] - source.landmarks[36, :2])
+    (x0, y0), (x1, y1) = pts.min(0) - pad * iod, pts.max(0) + pad * iod
+    return slice(int(y0), int(y1 + 0.3 * iod)), slice(int(x0), int(x1))
+
+
+def dark_pixels(frame: np.ndarray, box: tuple[slice, slice], level: float = 70.0) -> int:
+    return int((frame[box].astype(np.float64).mean(-1) < level).sum())
+
+
+def test_implements_the_renderer_protocol(renderer) -> None:
+    assert isinstance(renderer, Renderer)
+    assert renderer.name == "warp"
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValueError, match="method"):
+        WarpConfig(method="mesh")
+    with pytest.raises(ValueError):
+        WarpConfig(grid_step=0)
+
+
+@pytest.mark.parametrize("method", ["tps", "first_order"])
+def test_own_landmarks_give_back_the_portrait(portrait, method) -> None:
+    r = WarpRenderer(config=WarpConfig(method=method), device="cpu")
+    src = r.prepare(*portrait)
+    frame = r.render(src, FrameTargets.still(src, src.identity[None]))[0]
+    assert frame.shape == (src.size, src.size, 3) and frame.dtype == np.uint8
+    assert psnr(frame, src.crop) >= 40.0
+
+
+def test_background_outside_the_head_stays_still(renderer, source) -> None:
+    n = 12
+    targets = probe.sweep(
+        source,
+        openings=np.linspace(0.0, 0.35, n),
+        yaw_deg=15.0 * np.sin(np.linspace(0, 2 * np.pi, n)),
+        eye_open=np.linspace(1.0, 0.0, n),
+    )
+    frames = renderer.render(source, targets)
+    outside = compose.head_support(source) == 0
+    assert outside.mean() > 0.1  # a real background is left to check
+    change = np.abs(frames.astype(np.int16) - source.crop.astype(np.int16))[:, outside]
+    assert change.mean() <= 1.0
+    assert change.max() == 0  # by construction: the displacement is zero outside the support
+    # and the head did move
+    inside = compose.head_support(source) > 0.99
+    assert np.abs(frames[-1].astype(np.int16) - source.crop)[inside].mean() > 2.0
+
+
+@pytest.mark.parametrize("which", ["painted", "reused"])
+def test_more_opening_shows_more_mouth(which, renderer, source, painter, painted_source) -> None:
+    r, src = (painter, painted_source) if which == "painted" else (renderer, source)
+    openings = np.array([0.0, 0.1, 0.2, 0.3, 0.4])
+    frames = r.render(src, probe.sweep(src, openings=openings))
+    box = mouth_box(src)
+    dark = [dark_pixels(f, box) for f in frames]
+    assert all(b > a for a, b in zip(dark, dark[1:], strict=False)), dark
+    assert dark[-1] > dark[0] + 200
+    assert np.isfinite(frames.astype(np.float64)).all()
+
+
+def test_painted_interior_has_teeth_and_a_dark_cavity(painter, painted_source) -> None:
+    frame = painter.render(painted_source, probe.sweep(painted_source, openings=np.array([0.3])))[0]
+    lm = probe.sweep(painted_source, openings=np.array([0.3])).landmarks[0]
+    # pixels strictly inside the target's inner lips
+    import cv2
+
+    inside = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)
+    luma = frame[inside].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    assert (luma < 50).mean() > 0.25  # cavity
+    assert (luma > 120).mean() > 0.03  # teeth
+    red = frame[inside][luma < 80].astype(np.float64)
+    assert (red[:, 0] >= red[:, 1]).mean() > 0.9  # a reddish cavity, not a grey hole
+
+
+def test_blink_covers_the_eye_and_keeps_the_rest(renderer, source) -> None:
+    import cv2
+
+    targets = probe.sweep(source, openings=np.zeros(3), eye_open=np.array([1.0, 0.5, 0.0]))
+    frames = renderer.render(source, targets)
+    assert np.array_equal(frames[0], source.crop)
+    eye = np.zeros(source.crop.shape[:2], np.uint8)
+    for idx in (geometry.RIGHT_EYE, geometry.LEFT_EYE):
+        cv2.fillPoly(eye, [np.round(source.landmarks[list(idx), :2]).astype(np.int32)], 1)
+    eye = eye.astype(bool)
+    dark = [int((f[eye].astype(np.float64).mean(-1) < 90).sum()) for f in frames]
+    assert dark[0] > dark[1] > dark[2], dark
+    mouth = mouth_box(source)
+    assert np.array_equal(frames[2][mouth], source.crop[mouth])  # a blink moves nothing else
+
+
+def test_batch_equals_one_by_one(renderer, source) -> None:
+    targets = probe.sweep(
+        source,
+        openings=np.array([0.0, 0.15, 0.3, 0.05, 0.25]),
+        yaw_deg=np.array([0.0, 10.0, -12.0, 5.0, 0.0]),
+        eye_open=np.array([1.0, 0.2, 1.0, 0.0, 0.7]),
+    )
+    batch = renderer.render(source, targets)
+    single = np.concatenate([renderer.render(source, targets[i : i + 1]) for i in range(len(targets))])
+    assert np.abs(batch.astype(np.int16) - single).max() <= 1
+
+
+def test_still_target_renders_identical_frames(renderer, source) -> None:
+    targets = probe.sweep(source, openings=np.full(4, 0.2), yaw_deg=np.full(4, 8.0))
+    frames = renderer.render(source, targets)
+    assert all(np.array_equal(frames[0], f) for f in frames[1:])  # no flicker
+
+
+def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
+    good = probe.sweep(source, openings=np.array([0.1]))
+    nan = FrameTargets(**{**vars(good), "canonical": np.where(np.arange(68)[None, :, None] == 5, np.nan, good.canonical)})
+    with pytest.raises(ValueError, match="NaN"):
+        renderer.render(source, nan)
+    collapsed = FrameTargets(**{**vars(good), "scale": good.scale * 1e-4})
+    with pytest.raises(ValueError, match="collapsed"):
+        renderer.render(source, collapsed)
+    squashed = FrameTargets(**{**vars(good), "canonical": np.zeros_like(good.canonical)})
+    with pytest.raises(ValueError, match="collapsed"):
+        renderer.render(source, squashed)
+    wild = good.canonical.copy()
+    wild[0, 48:68] += np.array([5.0, 40.0, 0.0])  # lips thrown far out of the face
+    far = FrameTargets(
+        canonical=wild,
+        rotation=geometry.angles_to_rotation(80.0, 0.0, 0.0)[None],
+        translation=good.translation + 1e4,
+        scale=good.scale * 3.0,
+        eye_open=np.array([7.0]),
+    )
+    frame = renderer.render(source, far)
+    assert frame.shape == (1, source.size, source.size, 3) and frame.dtype == np.uint8
+    clamped = renderer.clamp_targets(source, far)
+    yaw = geometry.rotation_to_angles(clamped.rotation[0] @ source.pose.rotation.T)[0]
+    assert abs(yaw) <= renderer.config.max_rotation_deg + 1e-6
+    assert np.linalg.norm(clamped.canonical - source.identity, axis=-1).max() <= renderer.config.max_expression + 1e-9
+    assert clamped.eye_open[0] == 1.0
+
+
+def test_isps_follow_the_reference_mouth(renderer, source) -> None:
+    can = geometry.canonical_face()
+
+    def ref(label: str, opening: float, yaw: float) -> ReferenceFrame:
+        pose = geometry.Pose.from_angles(yaw, 0.0, 0.0, translation=np.array([256.0, 280.0, 0.0]), scale=140.0)
+        return ReferenceFrame(
+            label=label,
+            crop=np.zeros((512, 512, 3), np.uint8),
+            landmarks=pose.apply(can),
+            expression=probe.open_mouth(can, opening) - can,
+            pose=pose,
+        )
+
+    refs = [ref("None", 0.0, 0.0), ref("M", 0.0, 3.0), ref("R", 0.3, -8.0), ref("O", 0.18, 0.0)]
+    isps = renderer.render_isps(source, refs)
+    assert len(isps) == 4 and all(i.shape == source.crop.shape and i.dtype == np.uint8 for i in isps)
+    assert psnr(isps[0], source.crop) >= 40.0  # no expression, no turn: the portrait itself
+    box = mouth_box(source)
+    assert dark_pixels(isps[2], box) > dark_pixels(isps[3], box) > dark_pixels(isps[0], box)
+    # eq. 2: the portrait's identity with the reference's rotation, the portrait's place and size
+    t = isp_targets(source, refs)
+    assert np.allclose(t.translation, source.pose.translation) and np.allclose(t.scale, source.pose.scale)
+    assert np.allclose(t.rotation[2], refs[2].pose.rotation)
+    assert renderer.render_isps(source, []) == []
+
+
+def test_paste_back_changes_only_the_head(renderer, source, portrait) -> None:
+    image = portrait[0]
+    frame = renderer.render(source, probe.sweep(source, openings=np.array([0.3]), yaw_deg=np.array([12.0])))[0]
+    full = renderer.paste_back(frame, source)
+    assert full.shape == image.shape and full.dtype == np.uint8
+    changed = np.abs(full.astype(np.int16) - image).max(-1) > 0
+    assert changed.any()
+    # everything outside the head's (feathered) paste region is the portrait's own pixels
+    plan = source.cache[compose.PASTE_KEY]
+    x0, y0, x1, y1 = plan.box
+    outside = np.ones(image.shape[:2], bool)
+    outside[y0:y1, x0:x1] = plan.mask <= 0
+    assert outside.mean() > 0.2
+    assert not changed[outside].any()
+    # the unmodified crop pastes back to (nearly) the portrait, and batches paste like singles
+    assert psnr(renderer.paste_back(source.crop, source), image) > 30.0
+    both = renderer.paste_back(np.stack([frame, source.crop]), source)
+    assert np.array_equal(both[0], full)
+    with pytest.raises(ValueError):
+        renderer.paste_back(frame[:100], source)
+
+
+def test_paste_back_works_for_any_renderer_source(portrait) -> None:
+    from talkinghead.render.base import prepare_source
+
+    src = prepare_source(*portrait)  # no warp precomputation in its cache
+    full = compose.paste_back(src.crop, src)
+    assert full.shape == portrait[0].shape
+    assert psnr(full, portrait[0]) > 30.0
+
+
+def test_prepared_cache_follows_the_device_and_config(portrait) -> None:
+    r = WarpRenderer(device="cpu")
+    src = r.prepare(*portrait)
+    other = WarpRenderer(config=WarpConfig(grid_step=6), device=torch.device("cpu"))
+    frame = other.render(src, FrameTargets.still(src, src.identity[None]))[0]
+    assert src.cache["warp"].config == other.config
+    assert psnr(frame, src.crop) >= 40.0
+
+
+def test_isp_sheet_layout() -> None:
+    from talkinghead.commands.isp import isp_sheet
+
+    can = geometry.canonical_face()
+    pose = geometry.Pose.from_angles(0.0, 0.0, 0.0, translation=np.array([256.0, 280.0, 0.0]), scale=140.0)
+    refs = [
+        ReferenceFrame(label, np.full((512, 512, 3), 90, np.uint8), pose.apply(can), np.zeros((68, 3)), pose)
+        for label in ("None", "M", "R", "O")
+    ]
+    sheet = isp_sheet(refs, [np.full((512, 512, 3), 200, np.uint8)] * 4, title="t")
+    assert sheet.dtype == np.uint8 and sheet.ndim == 3 and sheet.shape[1] > sheet.shape[0]
+    with pytest.raises(ValueError):
+        isp_sheet(refs, [])
+
+
+@pytest.mark.slow
+def test_isp_command_writes_a_sheet(examples_dir, media_dir, tmp_path) -> None:
+    from talkinghead.cli import main
+
+    out = tmp_path / "isp.png"
+    clip = media_dir / "style_clips" / "dt_W009_front_happy_level3_001.mp4"
+    assert main(["isp", str(examples_dir / "portrait_astronaut.png"), str(clip), "-o", str(out)]) == 0
+    sheet = media.load_image(out)
+    assert sheet.shape[0] > 600 and sheet.shape[1] > 1200
+    assert main(["isp", str(examples_dir / "portrait_astronaut.png"), str(clip), "-o", str(tmp_path / "x.txt")]) == 2
