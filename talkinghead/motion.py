@@ -39,10 +39,10 @@ class MotionConfig:
 
     n_mels: int = 80  # log-mel bands of the input
     context: int = 24  # mel frames each side of an output frame (window 2·context+1)
-    mel_dim: int = 48  # per-mel-frame projection of the 80 bands
-    channels: tuple[int, int, int] = (64, 96, 128)  # strided temporal convs over the window
+    mel_dim: int = 32  # per-mel-frame projection of the 80 bands
+    channels: tuple[int, int, int] = (32, 64, 96)  # strided temporal convs over the window
     feature_dim: int = 128  # audio feature per output frame (encoder output)
-    hidden: int = 128  # GRU units per direction
+    hidden: int = 96  # GRU units per direction
     layers: int = 2  # GRU layers
     dropout: float = 0.1  # between GRU layers and before the head (training only)
     out_scale: float = 0.1  # head output × this = displacement (inter-ocular units)

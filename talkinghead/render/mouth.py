@@ -273,7 +273,7 @@ def reuse_interior(
     ft = opening_frame(target[:, list(UPPER)], target[:, list(LOWER)], grid)
     src = source.unsqueeze(0).expand(b, -1, -1)
     fs = opening_frame(src[:, list(UPPER)], src[:, list(LOWER)], src[:, :1])  # the portrait's frame
-    a = ft.a.clamp(0.0, 1.0)
+    a = ft.a  # the contours are flat beyond the corners, so positions past them map to themselves
     up_s, lo_s = fs.contours_at(a)
     k = (fs.length / ft.length).view(b, 1, 1)  # target → source pixels
     gap_s = (lo_s - up_s).clamp_min(0.0)

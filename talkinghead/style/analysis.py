@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,10 +20,12 @@ from talkinghead.errors import InputError
 from talkinghead.style import blinks as blinks_mod
 from talkinghead.style import pose as pose_mod
 from talkinghead.style.config import StyleConfig
-from talkinghead.style.templates import TEMPLATES, ClipNormaliser, Retrieval, clip_normaliser, retrieve
-from talkinghead.style.track import StyleTrack, build_track, fill_gaps, nearest_kept
+from talkinghead.style.templates import FEATURES, TEMPLATES, ClipNormaliser, Retrieval, clip_normaliser, retrieve
+from talkinghead.style.track import StyleTrack, build_track, fill_gaps
 
 if TYPE_CHECKING:
+    from talkinghead.face.types import Landmarker
+    from talkinghead.media import VideoClip
     from talkinghead.render.base import ReferenceFrame
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ class StyleAnalysis:
     @property
     def mouth_opening(self) -> np.ndarray:
         """``T`` relative mouth opening (0 = neutral, 1 = the clip's wide open), for plots."""
-        return self.retrieval.features[:, 0]
+        return self.retrieval.features[:, FEATURES.index("open")]
 
     def phi_s(self, fps: float | None = None) -> np.ndarray:
         """Style motion φ_s (paper §4), ``T_out×68×3`` float32 in the canonical identity-normalised
@@ -231,14 +233,8 @@ def analyse_track(
                 f"(at {ref.time:.2f} s, confidence {ref.confidence:.2f}) is used. For a stronger style, "
                 f"use a clip with {tpl.hint}."
             )
-    keep = valid if valid.any() else track.found
-    deltas = pose_mod.clip_pose_deltas(
-        track.rotations[nearest_kept(keep)],
-        fill_gaps(track.translation, keep),
-        fill_gaps(track.scale, keep),
-        fps,
-        config.pose_smoothing_s,
-    )
+    # Head motion from every frame with a face: a turned head is part of the style.
+    deltas = pose_mod.clip_pose_deltas(track.rotations, track.translation, track.scale, fps, config.pose_smoothing_s)
     blink_stats = blinks_mod.detect_blinks(track.eye_open, track.found, fps, config)
     for note in notes:
         log.info("style clip: %s", note)
@@ -256,7 +252,7 @@ def analyse_track(
     )
 
 
-def _load_clip(source: Any, config: StyleConfig) -> tuple[np.ndarray, float, list[str]]:
+def _load_clip(source: str | Path | VideoClip, config: StyleConfig) -> tuple[np.ndarray, float, list[str]]:
     """Frames (T×H×W×3 uint8), fps and notices from a path or an already loaded clip."""
     notes: list[str] = []
     if isinstance(source, (str, Path)):
@@ -281,7 +277,7 @@ def _load_clip(source: Any, config: StyleConfig) -> tuple[np.ndarray, float, lis
 
 
 def analyse_style(
-    clip_or_path: Any, *, config: StyleConfig | None = None, landmarker: Any = None
+    clip_or_path: str | Path | VideoClip, *, config: StyleConfig | None = None, landmarker: Landmarker | None = None
 ) -> StyleAnalysis:
     """Analyse a style clip (a path or a ``media.VideoClip``): landmarks of every frame (up to
     ``config.max_seconds``), the style track, reference frames, φ_s, pose track and blinks.
@@ -295,7 +291,12 @@ def analyse_style(
         from talkinghead.face import get_landmarker
 
         landmarker = get_landmarker(backend=config.backend)
-    video_landmarks = landmarker.track(frames, fps, what="the style clip")
+    try:
+        video_landmarks = landmarker.track(frames, fps, what="the style clip")
+    except InputError as exc:
+        if str(exc).startswith("No face found"):  # the landmarker's wording asks for an image
+            raise InputError(_no_face_message(len(frames), 0, 0, config)) from exc
+        raise
     return analyse_track(
         video_landmarks.points,
         fps,

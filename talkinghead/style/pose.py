@@ -87,26 +87,33 @@ def resample(values: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
 def loop_with_crossfades(
     source: np.ndarray, n_frames: int, crossfade: int, rng: np.random.Generator
 ) -> np.ndarray:
-    """Any length from a ``L×D`` trajectory: play it, then keep restarting at a point chosen so the
-    seam matches (among the best few candidates, picked with ``rng``), blending each seam with a
-    raised-cosine cross-fade of ``crossfade`` frames so there is no jump."""
+    """Any length from a ``L×D`` trajectory without jumps.
+
+    Shorter than the clip: its beginning. Longer: the whole clip, then segments of random length
+    (a quarter of the clip up to the rest of it) starting where the trajectory best matches the
+    last ``crossfade`` frames (one of the four best seams, picked with ``rng``, never the plain
+    continuation), each seam blended with a raised-cosine cross-fade.
+    """
     source = np.asarray(source, dtype=np.float64)
     length = len(source)
     if n_frames <= length:
         return source[:n_frames].copy()
     c = int(min(max(crossfade, 1), max(1, length // 3)))
-    min_new = max(1, length // 4)  # every restart contributes at least this many new frames
-    out = source.copy()
-    w = 0.5 - 0.5 * np.cos(np.pi * (np.arange(c) + 1) / (c + 1))  # 0 → 1
-    starts = np.arange(0, max(1, length - c - min_new + 1))
+    min_len = max(c + 1, length // 4)  # frames a segment plays, cross-fade included
+    w = (0.5 - 0.5 * np.cos(np.pi * (np.arange(c) + 1) / (c + 1)))[:, None]  # 0 → 1
+    unit = np.maximum(source.std(0), 1e-9)  # match seams in units of each dimension's spread
+    starts = np.arange(0, max(1, length - min_len + 1))
+    out, played_to = source.copy(), length
     while len(out) < n_frames:
         tail = out[-c:]
-        seam = np.array([np.abs(source[s : s + c] - tail).mean() for s in starts])
-        best = starts[np.argsort(seam)[: max(1, min(4, len(starts)))]]
+        seam = np.array([(np.abs(source[s : s + c] - tail) / unit).mean() for s in starts])
+        seam[np.abs(starts + c - played_to) < c] = np.inf  # a jump, not the plain continuation
+        best = starts[np.argsort(seam)[: min(4, int(np.isfinite(seam).sum()) or 1)]]
         s = int(rng.choice(best))
-        segment = source[s:]
-        out[-c:] = tail * (1.0 - w[:, None]) + segment[:c] * w[:, None]
-        out = np.concatenate([out, segment[c:]], 0)
+        end = int(rng.integers(s + min_len, length + 1))
+        out[-c:] = tail * (1.0 - w) + source[s : s + c] * w
+        out = np.concatenate([out, source[s + c : end]], 0)
+        played_to = end
     return out[:n_frames]
 
 

@@ -133,7 +133,7 @@ TEMPLATES: tuple[MotionTemplate, ...] = (
         (
             Term("open", "at_least", 0.8, 0.25, reward=True),
             Term("jaw", "at_least", 0.5, 0.3, reward=True),
-            Term("spread", "at_least", 0.0, 0.04),
+            Term("spread", "at_least", 0.0, 0.05, reward=True),
             _EYES_OPEN,
         ),
     ),

@@ -48,9 +48,9 @@ class CorpusConfig:
     """What and how much to synthesise."""
 
     seed: int = 1234  # master seed; item i uses seed (seed, i)
-    n_speech: int = 3000  # speech items
-    n_song: int = 600  # sung items
-    n_background: int = 150  # music/noise-only items
+    n_speech: int = 2000  # speech items
+    n_song: int = 400  # sung items
+    n_background: int = 100  # music/noise-only items
     min_seconds: float = 3.5  # items are at least this long (silence padding)
     max_seconds: float = 10.0  # and at most this long
     clean_fraction: float = 0.12  # items left without augmentation

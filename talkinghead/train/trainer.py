@@ -47,7 +47,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # gradient-norm clip
     w_velocity: float = 1.0  # weight of the velocity term
     w_opening: float = 2.0  # weight of the inner-lip gap term
-    threads: int = 2  # torch CPU threads
+    threads: int = 1  # torch CPU threads (1: fastest per core on a shared machine)
     log_every: int = 50  # steps between log lines
     val_every: int = 250  # steps between validation passes
 
@@ -81,22 +81,17 @@ class Batcher:
         self.silence = DEFAULT_MEL.silence_value
         self.gen = torch.Generator().manual_seed(seed)
 
-    def _gather(self, table: torch.Tensor, item: torch.Tensor, pos: torch.Tensor, fill: float | None) -> torch.Tensor:
-        """Linear interpolation of ``table`` rows at fractional local positions ``pos`` (any shape
-        ``B×…``) of each batch item; outside the item: ``fill`` (None: nearest row)."""
-        length = self.lengths[item].view(-1, *([1] * (pos.dim() - 1)))
-        base = self.offsets[item].view(-1, *([1] * (pos.dim() - 1)))
-        lo = pos.floor()
-        frac = (pos - lo).unsqueeze(-1).float()
-        out = 0
-        for idx, w in ((lo.long(), 1 - frac), (lo.long() + 1, frac)):
+    def _rows(self, table: torch.Tensor, item: torch.Tensor, idx: torch.Tensor, fill: float | None) -> torch.Tensor:
+        """Rows ``idx`` (``B×…`` local frame indices) of each batch item's part of ``table``;
+        outside the item: ``fill`` (None: the nearest row)."""
+        shape = (-1, *([1] * (idx.dim() - 1)))
+        length = self.lengths[item].view(shape)
+        rows = table[(self.offsets[item].view(shape) + idx.clamp(min=0).minimum(length - 1)).reshape(-1)]
+        rows = rows.float().reshape(*idx.shape, table.shape[1])
+        if fill is not None:
             valid = (idx >= 0) & (idx < length)
-            rows = table[(base + idx.clamp(min=0).minimum(length - 1)).reshape(-1)].float()
-            rows = rows.reshape(*idx.shape, table.shape[1])
-            if fill is not None:
-                rows = torch.where(valid.unsqueeze(-1), rows, torch.full_like(rows, fill))
-            out = out + rows * w
-        return out
+            rows = torch.where(valid.unsqueeze(-1), rows, torch.full_like(rows, fill))
+        return rows
 
     def sample(self, batch: int, frames: int, fps: float, items: torch.Tensor | None = None,
                starts: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,11 +104,15 @@ class Batcher:
             room = (dur - span).clamp(min=0.0)
             starts = torch.rand(batch, generator=self.gen, dtype=torch.float64) * room
         centre = (starts[:, None] + torch.arange(frames, dtype=torch.float64)[None, :] / fps) * self.rate  # B×T
-        offs = torch.arange(-self.context, self.context + 1, dtype=torch.float64)
-        windows = self._gather(self.mel, items, centre[..., None] + offs, self.silence)  # B×T×W×80
-        w = self._gather(self.weights, items, centre, None)  # B×T×V
+        lo = centre.floor()
+        frac = (centre - lo).float()[..., None, None]  # B×T×1×1, the same for the whole window
+        offs = torch.arange(-self.context, self.context + 2)
+        rows = self._rows(self.mel, items, lo.long()[..., None] + offs, self.silence)  # B×T×(W+1)×80
+        windows = rows[..., :-1, :] * (1 - frac) + rows[..., 1:, :] * frac  # B×T×W×80
+        w = self._rows(self.weights, items, lo.long()[..., None] + torch.arange(2), None)  # B×T×2×V
+        w = w[..., 0, :] * (1 - frac[..., 0, :]) + w[..., 1, :] * frac[..., 0, :]
         target = (w @ self.shapes).reshape(batch, frames, N_POINTS, 3)
-        return windows.float(), target
+        return windows, target
 
 
 def _lr(step: int, cfg: TrainConfig) -> float:
@@ -129,7 +128,7 @@ def losses(pred: torch.Tensor, target: torch.Tensor, fps: float, cfg: TrainConfi
     scale = fps / 25.0
     dv = (pred[:, 1:] - pred[:, :-1] - (target[:, 1:] - target[:, :-1])) * scale
     vel = (dv.abs() * pw).sum() / (pw.sum() * dv.shape[0] * dv.shape[1] * 3)
-    can = torch.as_tensor(np.asarray(canonical_face()), dtype=pred.dtype)
+    can = torch.tensor(np.asarray(canonical_face()), dtype=pred.dtype)
     gap = (inner_gap(can + pred) - inner_gap(can + target)).abs().mean()
     total = pos + cfg.w_velocity * vel + cfg.w_opening * gap
     return {"total": total, "position": pos, "velocity": vel, "opening": gap}
@@ -192,7 +191,7 @@ def train(
         torch.nn.utils.clip_grad_norm_(gen.parameters(), cfg.grad_clip)
         opt.step()
         for k, v in parts.items():
-            running[k] = running.get(k, 0.0) + float(v)
+            running[k] = running.get(k, 0.0) + float(v.detach())
         if (step + 1) % cfg.log_every == 0:
             avg = {k: v / cfg.log_every for k, v in running.items()}
             running = {}

@@ -1,0 +1,110 @@
+"""End to end on the examples: portrait + audio + style clip → playable mp4, metrics, no shared state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+import torch
+
+from talkinghead import media
+from talkinghead.commands.generate import ProgressBar
+from talkinghead.errors import InputError
+from talkinghead.pipeline import Pipeline, PipelineConfig, RequestOptions
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(PipelineConfig(renderer="warp", device="cpu", max_audio_seconds=3.0))
+
+
+@pytest.fixture(scope="module")
+def inputs(examples_dir, tmp_path_factory):
+    """The example portrait, 2.5 s of the example speech and the example ballad clip."""
+    tmp = tmp_path_factory.mktemp("inputs")
+    wav = media.load_audio(examples_dir / "speech_en.wav")[: int(2.5 * media.SAMPLE_RATE)]
+    audio = tmp / "speech.wav"
+    media.save_wav(audio, wav)
+    return examples_dir / "portrait_astronaut.png", audio, examples_dir / "style_ballad.mp4"
+
+
+def _streams(path) -> str:
+    proc = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True)
+    return proc.stderr.decode(errors="replace")
+
+
+def test_generate_writes_a_playable_video_matching_the_audio(pipeline, inputs, tmp_path):
+    portrait, audio, style = inputs
+    stages = []
+    res = pipeline.generate(
+        portrait, audio, style, RequestOptions(steps=10, seed=1), workdir=tmp_path, progress=lambda s, f: stages.append(s)
+    )
+    info = _streams(res.video_path)
+    assert "h264" in info and "yuv420p" in info and "aac" in info
+    duration = media.video_duration(res.video_path)
+    assert abs(duration - 2.5) <= 1 / res.fps + 1e-6
+    assert len(res.phi_styled) == len(res.phi_mg) == round(2.5 * res.fps)
+    assert [r.label for r in res.references] == ["None", "M", "R", "O"]
+    assert len(res.isps) == 4 and all(i.shape == (512, 512, 3) and i.dtype == np.uint8 for i in res.isps)
+    assert set(res.metrics) == {"before", "after"} and set(res.metrics["after"]) == {"SLD", "SLV", "SMD"}
+    assert res.side_by_side_path is not None and res.side_by_side_path.exists()
+    assert {"style references", "style transfer", "rendering", "done"} <= set(stages)
+    assert json.loads(json.dumps(res.summary()))["frames"] == len(res.phi_styled)
+    assert res.renderer == "warp"
+
+
+def test_strength_zero_is_the_unstyled_motion_and_weights_stay_shared(pipeline, inputs, tmp_path):
+    portrait, audio, style = inputs
+    before = {k: v.clone() for k, v in pipeline.motion_generator.state_dict().items()}
+    preview = pipeline.analyse(portrait, style)
+    res = pipeline.generate(
+        portrait, audio, style, RequestOptions(strength=0.0, side_by_side=False), workdir=tmp_path, preview=preview
+    )
+    np.testing.assert_array_equal(res.phi_styled, res.phi_mg)
+    styled = pipeline.generate(
+        portrait, audio, style, RequestOptions(steps=10, side_by_side=False), workdir=tmp_path / "b", preview=preview
+    )
+    assert not np.allclose(styled.phi_styled, styled.phi_mg)
+    for k, v in pipeline.motion_generator.state_dict().items():
+        assert torch.equal(v, before[k]), f"shared motion generator weight {k} changed"
+
+
+def test_seeded_runs_are_identical(pipeline, inputs, tmp_path):
+    portrait, audio, style = inputs
+    preview = pipeline.analyse(portrait, style)
+    opts = RequestOptions(steps=10, seed=7, side_by_side=False)
+    a = pipeline.generate(portrait, audio, style, opts, workdir=tmp_path / "a", preview=preview)
+    b = pipeline.generate(portrait, audio, style, opts, workdir=tmp_path / "b", preview=preview)
+    np.testing.assert_array_equal(a.phi_styled, b.phi_styled)
+    np.testing.assert_array_equal(a.pose_rotations, b.pose_rotations)
+    np.testing.assert_array_equal(media.load_video(a.video_path).frames, media.load_video(b.video_path).frames)
+
+
+def test_long_audio_is_trimmed_with_a_warning(pipeline, inputs, examples_dir, tmp_path):
+    portrait, _, style = inputs
+    res = pipeline.generate(
+        portrait, examples_dir / "speech_en.wav", style, RequestOptions(steps=0, side_by_side=False), workdir=tmp_path
+    )
+    assert any("longer than 3 s" in w for w in res.warnings)
+    assert len(res.phi_styled) == 3 * res.fps
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"fps": 7}, "fps"), ({"strength": 9.0}, "strength"), ({"steps": -1}, "steps"), ({"output_size": 10}, "size")],
+)
+def test_bad_options_say_what_is_wrong(kwargs, message):
+    with pytest.raises(InputError, match=message):
+        RequestOptions(**kwargs)
+
+
+def test_progress_bar_prints_stages(capsys):
+    bar = ProgressBar()
+    bar("rendering", 0.5)
+    bar.close()
+    assert "50.0% rendering" in capsys.readouterr().err
