@@ -118,7 +118,8 @@ def main() -> None:
     prep_s = time.perf_counter() - start
     targets = sweep_targets(source, args.frames, args.fps)
     n = len(targets)
-    print(f"portrait {args.portrait.name} {image.shape[1]}×{image.shape[0]}, crop {source.size}², device {args.device}, "
+    print(f"portrait {args.portrait.name} {image.shape[1]}×{image.shape[0]}, crop {source.size}², "
+          f"device {args.device}, "
           f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
     print(f"prepare: {1000 * prep_s:.0f} ms (once per portrait)")
 
@@ -150,7 +151,8 @@ def main() -> None:
           f"max {own.max()}")
     print(f"  outside the independent head mask ({100 * independent_out.mean():.0f}% of the crop): "
           f"mean |Δ| {ind.mean():.4f}, max {ind.max()}")
-    print(f"  full portrait outside the paste box ({100 * far.mean():.0f}% of it): mean |Δ| {portrait_change.mean():.4f}")
+    print(f"  full portrait outside the paste box ({100 * far.mean():.0f}% of it): "
+          f"mean |Δ| {portrait_change.mean():.4f}")
 
     # ---- jitter
     still = FrameTargets(**{k: np.repeat(v[40:41], 25, 0) for k, v in vars(targets).items()})

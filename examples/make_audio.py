@@ -1,6 +1,6 @@
 """Write the example audio clips with the project's own speech synthesis.
 
-    python examples/make_audio.py
+    python -m examples.make_audio        (from the repository root)
 
 * ``examples/speech_en.wav`` — an English sentence with pauses and many m/b/p (lip closures).
 * ``examples/song_vowels.wav`` — a sung phrase: long vowels on a melody, vibrato, crescendo.

@@ -30,9 +30,8 @@ pauses (None), pressed lips on m/b/p (M), open spread vowels such as "ah"/"ee" (
 rounded ones such as "oh"/"oo" (O) — each in the preset's own manner.
 
 Run ``python -m examples.make_style_clips`` from the repository root (needs the Debian packages
-espeak-ng and sox);
-``--check`` then analyses each written clip and prints the four references it finds. The motion
-is deterministic; the encoded bytes may differ between ffmpeg builds.
+espeak-ng and sox); ``--check`` then analyses each written clip and prints the four references it
+finds. The motion is deterministic; the encoded bytes may differ between ffmpeg builds.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead import geometry, media, speech
+from talkinghead import media, speech
 from talkinghead.references import PoseTrack
 from talkinghead.render.base import FrameTargets, SourceFace
 

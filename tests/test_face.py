@@ -92,17 +92,105 @@ def test_bad_image_array_is_an_input_error(mp_lm):
         mp_lm.detect(np.zeros((64, 64), np.float32))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MediaPipe fits a human-proportioned mesh to this capuchin monkey and no offline cue "
-    "measured separates it from real faces (see talkinghead/face/plausibility.py)",
-)
-def test_monkey_is_not_a_human_face(mp_lm, media_dir):
+# ------------------------------------------------------------------------- human or animal
+
+
+@pytest.fixture(scope="module")
+def monkey(media_dir) -> np.ndarray:
     from talkinghead import media
 
-    image = media.load_image(media_dir / "portraits" / "lp_s22.jpg")
-    with pytest.raises(InputError, match="No face found"):
-        mp_lm.detect(image)
+    return media.load_image(media_dir / "portraits" / "lp_s22.jpg")
+
+
+def test_monkey_is_not_a_human_face(mp_lm, monkey):
+    with pytest.raises(InputError, match=r"^No human face found in the portrait .*upload a photo where one person"):
+        mp_lm.detect(monkey, what="the portrait")
+
+
+def test_monkey_fails_both_cues_with_a_margin(mp_lm, monkey):
+    """Both cues, each on its own side of its threshold by a margin (measured: fur 0.89, logit 1.02)."""
+    from talkinghead.face import humanness
+
+    (face,) = mp_lm.faces(monkey)
+    cues = humanness.assess(monkey, face.points)
+    assert cues.is_animal
+    assert cues.fur >= humanness.FUR_MIN + 0.15
+    assert cues.detector_logit < humanness.DETECTOR_LOGIT_MAX - 0.2
+
+
+@pytest.mark.parametrize("name", ["hallo_ref1", "lp_s1", "lp_s10", "lp_s2"])
+def test_real_portraits_are_human(mp_lm, media_dir, name):
+    """A painting, a photo, a painting in three-quarter view and a black-and-white photo."""
+    from talkinghead import media
+    from talkinghead.face import humanness
+
+    image = media.load_image(media_dir / "portraits" / f"{name}.jpg")
+    det = mp_lm.detect(image, what="the portrait")
+    assert det.n_faces == 1
+    cues = humanness.assess(image, det.points, always_detector=True)
+    assert cues.fur <= humanness.FUR_MIN - 0.3  # measured ≤ 0.11
+    assert cues.detector_logit >= humanness.DETECTOR_LOGIT_MAX + 0.5  # measured ≥ 2.27
+
+
+# Frames of every style clip: blinks (b), wide-open mouths (o), turned heads (t) and plain ones.
+STYLE_FRAMES = {
+    "dt_M030_front_neutral_level1_001": (0, 5, 90),  # o, closed mouth
+    "dt_W009_front_happy_level3_001": (48, 107),  # b, o
+    "lp_d10": (100, 333, 362),  # o, b, t
+    "lp_d14": (51, 86, 321),  # b, t
+    "lp_d3": (58, 141, 265, 316),  # b, grimace, t 24°, o
+    "sad_WDA_KatieHill_000": (36, 172, 199),  # t 22° with hair over a cheek, b, bright background
+    "st_Obama_clip3": (439, 580),  # b, t
+    "st_furious_talk1_clip2": (10, 122, 144),  # t 37–40°, o
+    "st_happyenglish_clip2": (194, 305, 389),  # b, b + o, t 24°
+}
+
+
+@pytest.mark.parametrize("clip", sorted(STYLE_FRAMES))
+def test_style_clip_frames_are_human(mp_lm, media_dir, clip):
+    from talkinghead import media
+
+    indices = STYLE_FRAMES[clip]
+    frames = media.load_video(media_dir / "style_clips" / f"{clip}.mp4", max_frames=max(indices) + 1, with_audio=False)
+    for i in indices:
+        det = mp_lm.detect(frames.frames[i], what=f"frame {i} of {clip}")
+        assert det.n_faces == 1
+
+
+def test_pale_cheeks_alone_do_not_make_an_animal(mp_lm, astronaut, astro_det):
+    """Cue 1 fires on a person whose outer cheeks are painted white, but the face detector is
+    sure of the face, so the portrait is accepted: refusing needs both cues."""
+    import cv2
+
+    from talkinghead.face import humanness
+
+    assert humanness.fur_fraction(astronaut, astro_det.points) == 0.0
+    painted = astronaut.copy()
+    p = astro_det.points[:, :2].astype(np.float64)
+    for jaw in humanness.BAND_JAW:
+        band = np.array([p[k] + t * (p[30] - p[k]) for k in jaw for t in (0.0, 0.3)])
+        cv2.fillConvexPoly(painted, cv2.convexHull(band.round().astype(np.int32)), (250, 248, 240))
+    cues = humanness.assess(painted, astro_det.points, always_detector=True)
+    assert cues.fur >= humanness.FUR_MIN
+    assert not cues.is_animal
+    det = mp_lm.detect(painted)
+    assert det.n_faces == 1
+
+
+def test_grey_faces_give_no_fur_evidence(astronaut, astro_det):
+    from talkinghead.face import humanness
+
+    grey = np.repeat(astronaut.mean(-1, keepdims=True), 3, -1).astype(np.uint8)
+    assert humanness.fur_fraction(grey, astro_det.points) == 0.0
+
+
+def test_humanness_cues_rule():
+    from talkinghead.face.humanness import DETECTOR_LOGIT_MAX, FUR_MIN, HumannessCues
+
+    assert HumannessCues(FUR_MIN, DETECTOR_LOGIT_MAX - 0.1).is_animal
+    assert not HumannessCues(FUR_MIN - 0.01, -5.0).is_animal  # the detector alone never refuses
+    assert not HumannessCues(1.0, DETECTOR_LOGIT_MAX).is_animal  # nor fur alone
+    assert not HumannessCues(1.0, None).is_animal
 
 
 def test_layout_check_rejects_broken_faces(astro_det):

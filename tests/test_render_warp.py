@@ -170,7 +170,8 @@ def test_still_target_renders_identical_frames(renderer, source) -> None:
 
 def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
     good = probe.sweep(source, openings=np.array([0.1]))
-    nan = FrameTargets(**{**vars(good), "canonical": np.where(np.arange(68)[None, :, None] == 5, np.nan, good.canonical)})
+    holed = np.where(np.arange(68)[None, :, None] == 5, np.nan, good.canonical)
+    nan = FrameTargets(**{**vars(good), "canonical": holed})
     with pytest.raises(ValueError, match="NaN"):
         renderer.render(source, nan)
     collapsed = FrameTargets(**{**vars(good), "scale": good.scale * 1e-4})

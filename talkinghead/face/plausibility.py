@@ -1,11 +1,11 @@
 """Sanity check of detected 68-point faces, shared by every backend.
 
 It rejects detections whose layout is not a face's (non-finite points, eyes on top of each
-other, the mouth above the nose, the chin above the mouth, ...). It does not tell human faces
-from animal faces: MediaPipe fits a human-proportioned mesh to a capuchin monkey portrait and
-no offline cue we measured separates it from real people (landmark ratios, Procrustes residual,
-detector scores, mesh stability under augmentation, iris size, sclera contrast, skin colour
-all overlap the range of real portraits and style-clip frames).
+other, the mouth above the nose, the chin above the mouth, ...). Layout cannot tell human faces
+from animal faces: MediaPipe fits a human-proportioned mesh to a capuchin monkey portrait, and
+landmark ratios, Procrustes residual, mesh stability under augmentation and iris size all stay
+in the range of real portraits and style-clip frames. :mod:`talkinghead.face.humanness` looks
+at the image around the landmarks instead, when a single image is searched for a face.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkinghead.errors import InputError
+from talkinghead.face.humanness import looks_like_animal
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class Detection:
     """The largest face of one image."""
 
     points: np.ndarray  # 68×3 float32, image pixels: x right, y down, z away from the camera
-    n_faces: int  # how many faces the backend found in the image
+    n_faces: int  # how many human faces the backend found in the image
     bbox: tuple[float, float, float, float]  # (x0, y0, x1, y1) of the 68 points, pixels
     backend: str  # "mediapipe" or "fan"
 
@@ -70,6 +71,13 @@ def no_face_error(what: str) -> InputError:
     )
 
 
+def animal_face_error(what: str) -> InputError:
+    return InputError(
+        f"No human face found in {what} (the face in it looks like an animal's): upload a photo "
+        "where one person's face is clearly visible."
+    )
+
+
 class Landmarker(ABC):
     """A landmark backend. Implementations are safe to call from several threads at once."""
 
@@ -83,12 +91,16 @@ class Landmarker(ABC):
         """68×3 landmarks of the largest face of ``image`` (H×W×3 uint8 RGB).
 
         ``what`` names the image in the error message ("the portrait").
-        Raises :class:`InputError` when there is no face.
+        Raises :class:`InputError` when there is no face, or only animal faces that the
+        backend fitted a human mesh to (:mod:`talkinghead.face.humanness`).
         """
         image = check_image(image, what)
         faces = self.faces(image)
         if not faces:
             raise no_face_error(what)
+        faces = [f for f in faces if not looks_like_animal(image, f.points)]
+        if not faces:
+            raise animal_face_error(what)
         best = max(faces, key=lambda f: f.area)
         return Detection(best.points.astype(np.float32), len(faces), best.bbox, self.name)
 

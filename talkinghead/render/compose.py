@@ -18,6 +18,7 @@ from talkinghead.render.base import SourceFace
 
 PASTE_KEY = "paste"  # SourceFace.cache key of the portrait's PastePlan
 SUPPORT_MARGIN = 0.45  # default fade of the head's support, inter-ocular units
+JAW_ROOM = 0.45  # how far below the jaw line the head's support reaches, inter-ocular units
 PASTE_FEATHER = 0.12  # default paste-back seam width outside the support, inter-ocular units
 
 
@@ -35,12 +36,15 @@ def support_mask(outline: np.ndarray, size: int, margin: float) -> np.ndarray:
 
 
 def head_support(source: SourceFace, margin: float = SUPPORT_MARGIN) -> np.ndarray:
-    """The head's support in ``source``'s crop: the hull of its landmarks and skull points
-    (:func:`flow.skull_points`), faded out over ``margin`` inter-ocular units. ``S×S`` float32."""
+    """The head's support in ``source``'s crop: the hull of its landmarks, its skull points
+    (:func:`flow.skull_points`) and its jaw lowered by :data:`JAW_ROOM` (room for the chin of an
+    open mouth), faded out over ``margin`` inter-ocular units. ``S×S`` float32."""
     pts = source.landmarks[:, :2]
     skull = source.pose.apply(flow.skull_points(source.identity))[:, :2]
     iod = float(np.linalg.norm(pts[45] - pts[36]))
-    return support_mask(np.concatenate([pts, skull]), source.size, margin * iod)
+    down = pts[8] - pts[27]
+    jaw = pts[3:14] + JAW_ROOM * iod * down / max(float(np.linalg.norm(down)), 1e-9)
+    return support_mask(np.concatenate([pts, skull, jaw]), source.size, margin * iod)
 
 
 def mask_box(mask: np.ndarray, pad: int = 0) -> tuple[int, int, int, int]:
@@ -90,7 +94,8 @@ def paste_plan(
     )
     h, w = image.shape[:2]
     ix0, iy0 = int(np.clip(np.floor(corners[:, 0].min()), 0, w)), int(np.clip(np.floor(corners[:, 1].min()), 0, h))
-    ix1, iy1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w)), int(np.clip(np.ceil(corners[:, 1].max()) + 1, 0, h))
+    ix1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w))
+    iy1 = int(np.clip(np.ceil(corners[:, 1].max()) + 1, 0, h))
     ix1, iy1 = max(ix1, ix0 + 1), max(iy1, iy0 + 1)
     m = np.asarray(transform, dtype=np.float64).copy()
     m[:, 2] += m[:, :2] @ np.array([ix0, iy0], dtype=np.float64)  # box pixel → crop pixel
@@ -130,7 +135,9 @@ def paste_back(frame: np.ndarray, source: SourceFace) -> np.ndarray:
     """
     frame = np.asarray(frame)
     if frame.dtype != np.uint8 or frame.shape[-3:] != (source.size, source.size, 3):
-        raise ValueError(f"paste_back needs {source.size}×{source.size}×3 uint8 frames, got {frame.shape} {frame.dtype}")
+        raise ValueError(
+            f"paste_back needs {source.size}×{source.size}×3 uint8 frames, got {frame.shape} {frame.dtype}"
+        )
     plan = source.cache.get(PASTE_KEY)
     if not isinstance(plan, PastePlan):
         iod = float(np.linalg.norm(source.landmarks[45, :2] - source.landmarks[36, :2]))

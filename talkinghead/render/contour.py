@@ -16,6 +16,7 @@ import torch
 # Lips and lids leave their corners more steeply than the straight line to the next landmark
 # (an open mouth is rounded, not a diamond): end tangents are this many times that slope.
 CORNER_STEEPNESS = 1.5
+TABLE_SIZE = 65  # contour samples between the corners; pixels interpolate between them
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,7 @@ class OpeningFrame:
     origin: torch.Tensor  # B×2, the left corner
     axis: torch.Tensor  # B×2, unit vector from the left corner to the right one
     normal: torch.Tensor  # B×2, the axis turned 90° toward +y
-    upper_knots: tuple[torch.Tensor, torch.Tensor]  # (a, v) of the upper contour's landmarks, B×M each
-    lower_knots: tuple[torch.Tensor, torch.Tensor]
+    tables: torch.Tensor  # B×2×K: v of the upper and lower contours at K evenly spaced a in [0, 1]
 
     def project(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(a, v) of B×K×2 points in this frame."""
@@ -39,9 +39,8 @@ class OpeningFrame:
         return (d * self.axis.unsqueeze(1)).sum(-1) / self.length.unsqueeze(1), (d * self.normal.unsqueeze(1)).sum(-1)
 
     def contours_at(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(v_up, v_lo) of this opening at positions ``a`` (B×…)."""
-        flat = a.reshape(len(a), -1)
-        return _hermite(flat, *self.upper_knots).reshape(a.shape), _hermite(flat, *self.lower_knots).reshape(a.shape)
+        """(v_up, v_lo) of this opening at positions ``a`` (B×…); flat beyond the corners."""
+        return _lookup(self.tables, a)
 
     def to_pixels(self, a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Pixels (B×…×2) of frame coordinates (a, v) (B×…)."""
@@ -89,26 +88,28 @@ def opening_frame(upper: torch.Tensor, lower: torch.Tensor, query: torch.Tensor)
         d = p - left.view(shape)
         return (d * u.view(shape)).sum(-1) / length.view(shape[:-1]), (d * n.view(shape)).sum(-1)
 
-    def knots(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def table(points: torch.Tensor) -> torch.Tensor:
         ka, kv = coords(points)
         ka = torch.cummax(ka, 1).values + torch.arange(ka.shape[1], device=ka.device) * 1e-4  # increasing
-        return ka, kv
+        samples = torch.linspace(0.0, 1.0, TABLE_SIZE, dtype=ka.dtype, device=ka.device)
+        return _hermite(samples.expand(len(ka), -1), ka, kv)  # B×K
 
     qa, qv = coords(query)
-    up_k, lo_k = knots(upper), knots(lower)
-    flat = qa.reshape(len(qa), -1)
-    return OpeningFrame(
-        a=qa,
-        v=qv,
-        up=_hermite(flat, *up_k).reshape(qa.shape),
-        lo=_hermite(flat, *lo_k).reshape(qa.shape),
-        length=length,
-        origin=left,
-        axis=u,
-        normal=n,
-        upper_knots=up_k,
-        lower_knots=lo_k,
-    )
+    tables = torch.stack([table(upper), table(lower)], 1)  # B×2×K
+    up, lo = _lookup(tables, qa)
+    return OpeningFrame(a=qa, v=qv, up=up, lo=lo, length=length, origin=left, axis=u, normal=n, tables=tables)
+
+
+def _lookup(tables: torch.Tensor, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both contours at ``a`` (B×…) by linear interpolation in the B×2×K tables."""
+    k = tables.shape[-1]
+    x = a.reshape(len(a), 1, -1).clamp(0.0, 1.0) * (k - 1)
+    i0 = x.floor().clamp(max=k - 2)
+    w = x - i0
+    i0 = i0.long().expand(-1, 2, -1)
+    v0, v1 = torch.gather(tables, 2, i0), torch.gather(tables, 2, i0 + 1)
+    v = v0 + w * (v1 - v0)  # B×2×P
+    return v[:, 0].reshape(a.shape), v[:, 1].reshape(a.shape)
 
 
 def interp(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> torch.Tensor:

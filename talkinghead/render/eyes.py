@@ -66,9 +66,17 @@ def close_eyelids(
     Returns the new map and a B×h×w weight of the lid-skin tint to blend in after sampling.
     """
     b, h, w, _ = sample_map.shape
+    cover = torch.zeros(b, h, w, dtype=sample_map.dtype, device=sample_map.device)
+    shut = torch.nonzero(eye_open < 1.0).flatten()
+    if len(shut) == 0:
+        return sample_map, cover
+    if len(shut) < b:  # only the blinking frames
+        part, part_cover = close_eyelids(sample_map[shut], origin, landmarks[shut], eye_open[shut])
+        out = sample_map.clone()
+        out[shut], cover[shut] = part, part_cover
+        return out, cover
     x0, y0 = origin
     out = sample_map.clone()
-    cover = torch.zeros(b, h, w, dtype=sample_map.dtype, device=sample_map.device)
     chan_map = sample_map.permute(0, 3, 1, 2)  # B×2×h×w, sampled like an image
     closing = (1.0 - eye_open.clamp(0.0, 1.0)).view(b, 1, 1)
     for eye, (upper, lower, brow) in enumerate(EYES):
@@ -88,12 +96,14 @@ def close_eyelids(
         inside = (fr.v > top) & (fr.v < lid) & across & (closing > 0)  # open eyes stay bit-exact
         # v in [top, lid] samples v' in [top, up]: the skin band stretched down to the lid line
         v_src = top + (fr.v - top) * band / (lid - top).clamp_min(1e-3)
-        shift = torch.where(inside, v_src - fr.v, torch.zeros_like(fr.v))
+        shift = torch.where(inside, v_src - fr.v, (fr.up - fr.v).clamp(max=0.0) * (fr.v < lid + 1.0))
         query = grid + shift.unsqueeze(-1) * fr.normal.view(b, 1, 1, 2)  # pixels of the open-eye frame
         norm = torch.stack([(query[..., 0] - x0 + 0.5) / w * 2 - 1, (query[..., 1] - y0 + 0.5) / h * 2 - 1], -1)
         resampled = F.grid_sample(chan_map, norm, mode="bilinear", padding_mode="border", align_corners=False)
         region = out[:, by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0]
-        region.copy_(torch.where(inside.unsqueeze(-1), resampled.permute(0, 2, 3, 1), region))
+        # the lid edge blends over one pixel (anti-aliased lashes, no staircase)
+        edge = ((lid - fr.v) + 0.5).clamp(0.0, 1.0) * ((fr.v > top) & across & (closing > 0))
+        region.copy_(region + edge.unsqueeze(-1) * (resampled.permute(0, 2, 3, 1) - region))
         # the unfolded lid: tinted from mid-band down, fading out toward the lashes at the lid line
         # and toward the eye corners
         rise = _smooth((fr.v - (fr.up - 0.5 * band)) / (0.5 * band))

@@ -74,9 +74,9 @@ def still_anchors(landmarks: np.ndarray) -> np.ndarray:
 # Thin-plate spline (backward map: target points → source points)
 
 
-def _tps_kernel(r2: torch.Tensor) -> torch.Tensor:
-    """U(r) = r² log r² (0 at r = 0)."""
-    return r2 * torch.log(r2.clamp_min(1e-20))
+def _kernel(dist: torch.Tensor) -> torch.Tensor:
+    """The thin-plate radial basis U = r² log r (0 at r = 0) at distances ``dist``."""
+    return dist * dist * torch.log(dist.clamp_min(1e-10))
 
 
 def tps_fit(ctrl: torch.Tensor, values: torch.Tensor, *, regularization: float) -> torch.Tensor:
@@ -89,7 +89,7 @@ def tps_fit(ctrl: torch.Tensor, values: torch.Tensor, *, regularization: float) 
     b, n, _ = ctrl.shape
     dt = torch.float64
     c = ctrl.to(dt)
-    k = _tps_kernel(torch.cdist(c, c).square())  # B×N×N
+    k = _kernel(torch.cdist(c, c))  # B×N×N
     k = k + regularization * torch.eye(n, dtype=dt, device=c.device)
     p = torch.cat([torch.ones(b, n, 1, dtype=dt, device=c.device), c], -1)  # B×N×3
     top = torch.cat([k, p], -1)
@@ -121,11 +121,7 @@ def tps_eval(query: torch.Tensor, ctrl: torch.Tensor, coef: torch.Tensor) -> tor
     b, n, _ = ctrl.shape
     if query.dim() == 2:
         query = query.unsqueeze(0).expand(b, -1, -1)
-    r2 = torch.baddbmm(
-        query.square().sum(-1, keepdim=True) + ctrl.square().sum(-1).unsqueeze(1), query, ctrl.transpose(1, 2), alpha=-2.0
-    )  # B×P×N squared distances, |q|² + |c|² − 2q·c
-    u = r2.clamp_min_(1e-20)
-    u = u.log().mul_(u)  # U(r) = r² log r²
+    u = _kernel(torch.cdist(query, ctrl))  # B×P×N
     affine = coef[:, n:]  # B×3×D
     return u @ coef[:, :n] + affine[:, :1] + query @ affine[:, 1:]
 

@@ -16,9 +16,11 @@ G decodes the 512² ISP.
 
 **Frames.** Per target frame:
 
-* expression: ``δ = Σ_r w_r·ε̄_r``, a convex blend of the references' expressions, with weights
-  from the motion's mouth state (:func:`mouth_blend_weights`); without references, the portrait's
-  own expression δ_s;
+* expression: ``δ = Σ_r w_r·ε̄_r``, a convex blend of the references' expressions (the ones their
+  ISPs show), with weights from the motion's mouth state relative to the portrait's own mouth
+  (:func:`mouth_blend_weights`: opening, roundness, width, lip thickness; the weight moves from the
+  closed templates None/M to the open ones R/O in proportion to the mouth opening, and within each
+  pair goes to the nearer shape); without references, the portrait's own expression δ_s;
 * lip retargeting: the lip MLP moves the keypoints from the lip-open ratio the blend already shows
   (``Σ_r w_r·c_r``, or the portrait's own) to the motion's (:func:`lip_open_ratio` of the target);
 * eye retargeting: the eye MLP moves them from the portrait's eye ratio to ``eye_open ×`` it;
@@ -28,7 +30,8 @@ G decodes the 512² ISP.
   portrait's own pose whatever the small offsets between our landmark fit and M's estimate;
 * scale: ``s·scale_target/scale_source`` about the keypoints' centroid; translation: the target's
   shift in crop pixels converted to keypoint units (:func:`pixel_shift_to_keypoints`);
-* stitching, then W and G, batched.
+* stitching, then W and G, batched, under ``torch.inference_mode()`` and, on CUDA, fp16 autocast
+  for F, M, W and G as LivePortrait runs them (the keypoint MLPs stay fp32; weights stay fp32).
 
 Retargeting deltas enter as *differences* of two MLP outputs, ``MLP(x_s, [c_s, c_to]) −
 MLP(x_s, [c_s, c_from])``, so they are exactly zero when nothing is asked (no jump when a blink
@@ -84,7 +87,6 @@ ARCHITECTURE: LivePortraitConfig = FULL
 # LivePortrait's cropper: square box around the landmarks scaled by this, shifted up by this × side.
 UPSTREAM_CROP_SCALE = 2.3
 UPSTREAM_CROP_SHIFT_UP = 0.125
-_MOUTH_FEATURES = ("opening", "roundness", "width", "thickness")
 
 
 @dataclass(frozen=True)
@@ -383,7 +385,8 @@ class LivePortraitRenderer:
             source.cache[CACHE_KEY] = prep
         return prep
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The precision context F, M, W and G run in: fp16 autocast on CUDA when configured, else none."""
         if self.config.half_precision and self.device.type == "cuda":
             return torch.autocast(device_type="cuda", dtype=torch.float16)
         return contextlib.nullcontext()
@@ -405,14 +408,14 @@ class LivePortraitRenderer:
 
     def _motion(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """M on B×3×256×256 → refined dict: pitch/yaw/roll B×1 degrees, kp/exp B×K×3, t B×3, scale B×1."""
-        with self._autocast():
+        with self.autocast():
             raw = self.nets.motion(x)
         return K.refine_kp_info({k: v.float() for k, v in raw.items()})
 
     def _precompute(self, source: SourceFace) -> _Prepared:
         with torch.inference_mode():
             x = self._input([source.crop])
-            with self._autocast():
+            with self.autocast():
                 feature = self.nets.appearance(x).float()  # 1×3×256×256 → 1×32×16×64×64
             info = self._motion(x)
             rotation = K.rotation_matrix(info["pitch"], info["yaw"], info["roll"])  # 1×3×3
@@ -576,7 +579,7 @@ class LivePortraitRenderer:
         with torch.inference_mode():
             for start, chunk in _chunks(kp_driving, self.config.batch_size):
                 b = len(chunk)
-                with self._autocast():
+                with self.autocast():
                     warped = self.nets.warping(
                         prep.feature.expand(b, -1, -1, -1, -1),
                         kp_source=prep.kp_source.expand(b, -1, -1),

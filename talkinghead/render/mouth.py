@@ -258,9 +258,10 @@ def reuse_interior(
 
     Inside the target's inner lips, the part of the portrait's own mouth opening above ``split``
     (a fraction of its lip gap, :func:`teeth_split`) follows the upper lip and the rest the lower
-    lip, both unscaled (teeth are rigid); what opens between them is new cavity. When the target opens less than the portrait, the interior is
-    squeezed instead. ``sample_map``: B×h×w×2 source pixels for the target pixels whose top-left
-    is ``origin``; ``target``: B×68×2, ``source``: 68×2 landmarks (crop pixels).
+    lip, both unscaled (teeth are rigid); what opens between them is new cavity. When the target
+    opens less than the portrait, the interior is squeezed instead. ``sample_map``: B×h×w×2
+    source pixels for the target pixels whose top-left is ``origin``; ``target``: B×68×2,
+    ``source``: 68×2 landmarks (crop pixels).
 
     Returns the new map and the B×h×w coverage of the new cavity (to be painted, without teeth).
     """

@@ -13,7 +13,7 @@ from talkinghead.render.base import FrameTargets, SourceFace
 
 # How far each point follows a jaw drop (fraction of the lip-gap increase), canonical frame.
 _JAW_FOLLOW = {
-    **{i: f for i, f in zip(range(3, 14), (0.08, 0.2, 0.38, 0.58, 0.72, 0.78, 0.72, 0.58, 0.38, 0.2, 0.08), strict=True)},
+    **dict(zip(range(3, 14), (0.08, 0.2, 0.38, 0.58, 0.72, 0.78, 0.72, 0.58, 0.38, 0.2, 0.08), strict=True)),
     **{65: 0.88, 66: 1.0, 67: 0.88},
     **{55: 0.72, 56: 0.88, 57: 0.95, 58: 0.88, 59: 0.72},
     **{i: -0.08 for i in (49, 50, 51, 52, 53, 61, 62, 63)},

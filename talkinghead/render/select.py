@@ -15,10 +15,19 @@ log = logging.getLogger(__name__)
 RENDERERS = ("auto", "warp", "liveportrait")
 
 
-def _liveportrait_missing() -> list[str]:
+def _liveportrait_problems() -> tuple[list[str], list[str]]:
+    """(missing file names, corrupt-file messages) of the liveportrait weights, without downloading."""
     from talkinghead import weights
 
-    return [spec.filename for spec in weights.specs("liveportrait") if not weights.available(spec.name)]
+    missing, corrupt = [], []
+    for spec in weights.specs("liveportrait"):
+        try:
+            weights.resolve(spec, allow_download=False)
+        except weights.WeightsCorrupt as exc:
+            corrupt.append(str(exc))
+        except weights.WeightsError:
+            missing.append(spec.filename)
+    return missing, corrupt
 
 
 def select_renderer(name: str = "auto", *, device: torch.device | str = "cpu") -> tuple[Renderer, str]:
@@ -27,19 +36,18 @@ def select_renderer(name: str = "auto", *, device: torch.device | str = "cpu") -
         raise InputError(f"unknown renderer {name!r}: choose one of {', '.join(RENDERERS)}")
     device = torch.device(device)
     if name in ("auto", "liveportrait"):
-        missing = _liveportrait_missing()
-        if not missing:
+        missing, corrupt = _liveportrait_problems()
+        if not missing and not corrupt:
             from talkinghead.render.liveportrait import LivePortraitRenderer
 
             reason = "liveportrait weights present and verified"
             log.info("renderer: liveportrait (%s)", reason)
             return LivePortraitRenderer.from_registry(device=device), reason
         fetch = "python -m talkinghead weights download liveportrait"
+        problem = " ".join(corrupt) if corrupt else f"{len(missing)} files missing: {', '.join(missing)}"
         if name == "liveportrait":
-            raise InputError(
-                f"the liveportrait renderer needs weights that are not here ({', '.join(missing)}): run `{fetch}`"
-            )
-        reason = f"liveportrait weights not found ({len(missing)} files missing; `{fetch}` fetches them), using warp"
+            raise InputError(f"the liveportrait renderer cannot start ({problem}): run `{fetch}`")
+        reason = f"liveportrait weights not usable ({problem}; `{fetch}` fetches them), using warp"
     else:
         reason = "warp asked for"
     from talkinghead.render.warp import WarpRenderer

@@ -119,7 +119,6 @@ class WarpRenderer:
 
     def _precompute(self, source: SourceFace) -> _Prepared:
         cfg, dev = self.config, self.device
-        size = source.size
         pts = source.landmarks[:, :2]
         iod = float(np.linalg.norm(pts[45] - pts[36]))
         skull = flow.skull_points(source.identity)
@@ -249,11 +248,12 @@ class WarpRenderer:
         prep = self._prepared(source)
         targets = self.clamp_targets(source, targets)
         size = source.size
-        out = np.empty((len(targets), size, size, 3), np.uint8)
+        out = np.repeat(source.crop[None], len(targets), 0)  # outside the support box: the crop itself
+        x0, y0, x1, y1 = prep.box
         with torch.inference_mode():
             for start in range(0, len(targets), self.config.batch_size):
                 chunk = targets[start : start + self.config.batch_size]
-                out[start : start + len(chunk)] = self._render_chunk(prep, chunk, size)
+                out[start : start + len(chunk), y0:y1, x0:x1] = self._render_chunk(prep, chunk, size)
         return out
 
     def _target_points(self, prep: _Prepared, targets: FrameTargets) -> tuple[torch.Tensor, torch.Tensor]:
@@ -302,6 +302,7 @@ class WarpRenderer:
         return ident.unsqueeze(0) + disp.permute(0, 2, 3, 1)  # B×h×w×2
 
     def _render_chunk(self, prep: _Prepared, targets: FrameTargets, size: int) -> np.ndarray:
+        """B×h×w×3 uint8 pixels of the support box for a chunk of (clamped) targets."""
         b = len(targets)
         landmarks, ctrl = self._target_points(prep, targets)
         iod = torch.tensor(targets.scale, dtype=torch.float32, device=prep.device)  # canonical eye distance is 1
@@ -318,9 +319,7 @@ class WarpRenderer:
         if cover is not None:
             warped += cover.unsqueeze(1) * (prep.lid.view(1, 3, 1, 1) - warped)
         self._paint_mouth(prep, targets, landmarks, iod, smap, warped)
-        frames = prep.crop.expand(b, -1, -1, -1).clone()
-        frames[:, :, y0:y1, x0:x1] = warped
-        return frames.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        return warped.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
     def _mouth_box(self, prep: _Prepared, targets: FrameTargets, teeth: np.ndarray) -> tuple[int, int, int, int] | None:
         """Crop-pixel box around the target mouths (and teeth) of the chunk, inside the support box."""

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from talkinghead import speech
-from talkinghead.audio import DEFAULT_MEL, log_mel, normalise_level
+from talkinghead.audio import DEFAULT_MEL, log_mel, mel_frame_count, normalise_level
 from talkinghead.train import augment as aug
 from talkinghead.train.text import TextGenerator
 from talkinghead.train.visemes import N_VISEMES, loudness_db, segments, viseme_weights
@@ -217,8 +217,7 @@ def make_item(cfg: CorpusConfig, index: int) -> tuple[np.ndarray, np.ndarray, in
         if rng.random() < 0.5:
             audio, f = aug.change_speed(u.audio, float(rng.uniform(0.88, 1.14)))
             u = speech.Utterance(audio, [(s / f, e / f, p) for s, e, p in u.phonemes])
-    n_mel = DEFAULT_MEL.frame_rate
-    times = np.arange(int(np.floor(len(u.audio) / SR * n_mel)) + 1) / n_mel
+    times = np.arange(mel_frame_count(len(u.audio))) / DEFAULT_MEL.frame_rate
     weights = viseme_weights(segments(u.phonemes), times, loudness=loudness_db(u.audio, times))
     clean = rng.random() < cfg.clean_fraction
     audio = u.audio if clean else aug.augment(u.audio, rng)
