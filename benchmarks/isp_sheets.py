@@ -55,7 +55,7 @@ def main() -> None:
         isps = renderer.render_isps(source, refs)
         ms = 1000 * (time.perf_counter() - start)
         where = list(isp_targets(source, refs).landmarks)
-        title = f"{args.portrait.name} x {clip.name} — renderer {renderer.name}"
+        title = f"{args.portrait.name} x {clip.name} - renderer {renderer.name}"
         out = args.output / f"isp_{args.portrait.stem}_{clip.stem}.png"
         media.save_image(out, isp_sheet(analysis.references, isps, where, title=title))
         ref_m = geometry.mouth_features(np.stack([r.landmarks for r in refs]))

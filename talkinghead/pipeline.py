@@ -169,7 +169,7 @@ class Pipeline:
 
     def _portrait(self, portrait: str | Path | np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
         image = media.load_image(portrait)
-        det = self.landmarker.detect(image)
+        det = self.landmarker.detect(image, what="the portrait")
         warnings = []
         if det.n_faces > 1:
             warnings.append(

@@ -367,13 +367,9 @@ def test_portrait_without_face(client, inputs, name):
     assert "No face found" in msg and "upload an image where one human face is clearly visible" in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the landmark backend accepts this monkey's face as a human face (talkinghead.face plausibility)",
-)
 def test_monkey_portrait_has_no_human_face(client, inputs, media_dir: Path):
     msg = _analyse_error(client, media_dir / "portraits" / "lp_s22.jpg", inputs["style"])
-    assert "No face found" in msg
+    assert "No human face found" in msg and "looks like an animal" in msg
 
 
 @pytest.mark.xfail(

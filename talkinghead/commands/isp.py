@@ -33,8 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _caption(width: int, text: str, colour: tuple[int, int, int] = (20, 20, 20)) -> np.ndarray:
+    """A white strip with ``text`` (OpenCV's fonts draw ASCII only: other characters become '?')."""
     import cv2
 
+    text = text.encode("ascii", "replace").decode("ascii")
     strip = np.full((LABEL_H, width, 3), 255, np.uint8)
     scale = 0.55
     while scale > 0.3 and cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width - 8:
@@ -116,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     isps = renderer.render_isps(source, refs)
     for ref in analysis.references:
         print(f"{ref.label:>4}: frame {ref.frame_index} at {ref.time:.2f} s, confidence {ref.confidence:.2f}")
-    title = f"{args.portrait.name} × {args.style.name} — renderer {renderer.name}"
+    title = f"{args.portrait.name} x {args.style.name} - renderer {renderer.name}"
     where = list(isp_targets(source, refs).landmarks)
     media.save_image(args.output, isp_sheet(analysis.references, isps, where, title=title))
     print(f"wrote {args.output}")

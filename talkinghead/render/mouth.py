@@ -253,7 +253,7 @@ def reuse_interior(
     *,
     split: float,
     feather: float,
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """For a portrait whose own mouth is open: its teeth move with the lips instead of stretching.
 
     Inside the target's inner lips, the part of the portrait's own mouth opening above ``split``
@@ -263,7 +263,9 @@ def reuse_interior(
     source pixels for the target pixels whose top-left is ``origin``; ``target``: B×68×2,
     ``source``: 68×2 landmarks (crop pixels).
 
-    Returns the new map and the B×h×w coverage of the new cavity (to be painted, without teeth).
+    Returns the new map, the B×h×w coverage of the new cavity (to be painted, without teeth) and
+    the B×h×w share of lips closing over the teeth (0 at the portrait's own gap, 1 from half of
+    it down), where lip (the sealed crop) is to be shown instead of squeezed teeth.
     """
     b, h, w, _ = sample_map.shape
     x0, y0 = origin
@@ -299,4 +301,5 @@ def reuse_interior(
         (from_bottom - bottom_part) / (f * k) + 0.5
     ).clamp(0.0, 1.0)
     grown = ((gap_t - gap_s) / (2.0 * f * k)).clamp(0.0, 1.0)  # no seam while the gap has not grown
-    return new_map, middle * grown
+    closing = inside * ((gap_s - gap_t) / (0.5 * gap_s).clamp_min(1e-3)).clamp(0.0, 1.0)
+    return new_map, middle * grown, closing

@@ -34,6 +34,20 @@ def open_mouth(identity: np.ndarray, opening: float, rounding: float = 0.0) -> n
     return c
 
 
+def close_mouth(identity: np.ndarray) -> np.ndarray:
+    """``identity`` (68×3 canonical) with its lips brought together (jaw and lower lip raised by
+    the inner-lip gap at the midline); a closed mouth is returned unchanged."""
+    c = np.asarray(identity, dtype=np.float64)
+    gap = float(c[66, 1] - c[62, 1])
+    if gap <= 0.0:
+        return c.copy()
+    closed = open_mouth(c, -gap / (_JAW_FOLLOW[66] - _JAW_FOLLOW[62]))
+    for up, lo in ((61, 67), (62, 66), (63, 65)):  # the inner lips meet exactly
+        if closed[lo, 1] > closed[up, 1]:
+            closed[[up, lo], 1] = 0.5 * (closed[up, 1] + closed[lo, 1])
+    return closed
+
+
 def sweep(
     source: SourceFace,
     *,

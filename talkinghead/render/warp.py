@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from talkinghead import geometry
-from talkinghead.render import compose, eyes, flow, mouth
+from talkinghead.render import compose, eyes, flow, mouth, probe
 from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace, prepare_source
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class _Prepared:
     teeth: np.ndarray  # T×3 canonical upper incisal edge (mouth.teeth_line)
     palette: torch.Tensor  # 5×3 mouth palette
     paint_mouth: bool  # the portrait's mouth is closed: paint an interior when the target opens
-    sealed: torch.Tensor | None  # 1×3×S×S crop with the lip gap filled in (when painting)
+    sealed: torch.Tensor  # 1×3×S×S crop with the lip gap filled in with lip (mouth.seal_lips)
     split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
     opening: float  # the portrait's own lip gap, inter-ocular units
     lid: torch.Tensor  # 3, RGB of the upper-lid skin (eyes.lid_colour)
@@ -146,10 +146,8 @@ class WarpRenderer:
         paint = opening < cfg.mouth_reuse_opening
         log.debug("warp: portrait lip gap %.3f → %s mouth interior", opening, "painted" if paint else "own")
         crop = torch.from_numpy(source.crop).to(dev).permute(2, 0, 1).unsqueeze(0).float()
-        sealed = None
-        if paint:
-            sealed = torch.from_numpy(mouth.seal_lips(source.crop, source.landmarks))
-            sealed = sealed.to(dev).permute(2, 0, 1).unsqueeze(0).float()
+        sealed = torch.from_numpy(mouth.seal_lips(source.crop, source.landmarks))
+        sealed = sealed.to(dev).permute(2, 0, 1).unsqueeze(0).float()
         return _Prepared(
             device=dev,
             config=cfg,
@@ -231,8 +229,9 @@ class WarpRenderer:
     def render_isps(self, source: SourceFace, references: list[ReferenceFrame]) -> list[np.ndarray]:
         """Paper §3.3 / eq. 2: the portrait wearing each reference's rotation and expression.
 
-        Target canonical = portrait identity c + reference expression ε̄ (relative to the clip
-        person's own neutral face, so the portrait keeps its face shape); rotation = the
+        Target canonical = portrait identity c (lips closed, :func:`isp_targets`) + reference
+        expression ε̄ (relative to the clip person's own neutral face, so the portrait keeps its
+        face shape); rotation = the
         reference's R̄. Translation and scale stay the portrait's (τ̄, s̄ of the style clip are in
         another image's pixels and would only move the face around the crop): the face stays in
         place and turns about its own centre.
@@ -347,7 +346,8 @@ class WarpRenderer:
         gap exceeds the portrait's, on lips resampled from the sealed crop (so the sliver of teeth
         between the portrait's own lips is not stretched along the new lip edges). Open portrait
         mouth: its own teeth move with the lips (:func:`mouth.reuse_interior`) and only the new gap
-        between them is painted, without teeth.
+        between them is painted, without teeth; where the lips close further than the portrait's,
+        the sealed crop's lips fill the narrowing gap, which is shaded as a lip line.
         """
         teeth = targets.scale[:, None, None] * np.einsum("nj,bij->bni", prep.teeth, targets.rotation)
         teeth = teeth[..., :2] + targets.translation[:, None, :2]
@@ -380,18 +380,18 @@ class WarpRenderer:
                 lips, (mx0, my0), landmarks, teeth_t, iod, prep.palette, strength=strength, feather=feather
             )
         else:
-            new_map, cavity = mouth.reuse_interior(
+            new_map, cavity, closing = mouth.reuse_interior(
                 region_map, (mx0, my0), landmarks, prep.source_points[:68], split=prep.split, feather=feather
             )
-            if not bool((cavity > 0).any()) and torch.equal(new_map, region_map):
-                return
+            grid = (new_map + 0.5) * (2.0 / size) - 1.0
             resampled = F.grid_sample(
-                prep.crop.expand(b, -1, -1, -1),
-                (new_map + 0.5) * (2.0 / size) - 1.0,
-                mode="bilinear",
-                padding_mode="border",
-                align_corners=False,
+                prep.crop.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
             )
+            if bool((closing > 0).any()):  # lips closing over the teeth: lip, not squeezed teeth
+                sealed = F.grid_sample(
+                    prep.sealed.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
+                )
+                resampled = resampled + closing.unsqueeze(1) * (sealed - resampled)
             painted = mouth.paint_mouth(
                 resampled,
                 (mx0, my0),
@@ -401,7 +401,7 @@ class WarpRenderer:
                 prep.palette,
                 strength=torch.ones(b, device=prep.device),
                 feather=feather,
-                where=cavity,
+                where=torch.maximum(cavity, closing),
             )
         region.copy_(painted)
 
@@ -420,10 +420,16 @@ class WarpRenderer:
 
 def isp_targets(source: SourceFace, references: list[ReferenceFrame]) -> FrameTargets:
     """Paper eq. 2 targets for ISPs: ``c + ε̄`` with the reference's rotation, the portrait's
-    translation and scale (see :meth:`WarpRenderer.render_isps`)."""
+    translation and scale (see :meth:`WarpRenderer.render_isps`).
+
+    ``c`` is the portrait's canonical face with its lips closed (:func:`probe.close_mouth`): eq. 2
+    assumes a neutral source image, and a portrait smiling with parted lips would otherwise keep
+    them parted in the closed None and M patterns (its smile — corners, width — is kept).
+    """
     n = len(references)
+    neutral = probe.close_mouth(source.identity)
     return FrameTargets(
-        canonical=np.stack([source.identity + r.expression for r in references]),
+        canonical=np.stack([neutral + r.expression for r in references]),
         rotation=np.stack([r.pose.rotation for r in references]),
         translation=np.repeat(source.pose.translation[None], n, 0),
         scale=np.full(n, source.pose.scale),
