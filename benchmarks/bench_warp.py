@@ -10,8 +10,9 @@ Prints:
   sharing the CPU slow it down);
 * a 10 s sweep (mouth opening 0 → 0.4 inter-ocular units, yaw ±15°, two blinks): background
   stillness = mean absolute change of the crop's pixels outside the head mask, both for the
-  renderer's own support mask and for an independent one (the head's convex hull widened by an
-  inter-ocular distance), and of the full portrait outside the paste-back box;
+  renderer's own support mask and for an independent one (the convex hull of every source and
+  target landmark and skull point, widened by half an inter-ocular distance), and of the full
+  portrait outside the paste-back box;
 * jitter — a still target rendered 25 times (max pixel difference, should be 0) and the
   irregularity of the frame-to-frame change along the smooth sweep;
 * TPS vs first-order (paper eq. 8–9) fields: landmark error of the backward map, folded pixels
@@ -58,7 +59,7 @@ def best_of(fn, repeats: int = 3) -> float:
 
 
 def independent_head_mask(source, targets: FrameTargets) -> np.ndarray:
-    """The convex hull of every source/target landmark and forehead point, widened by one inter-ocular distance."""
+    """The convex hull of every source/target landmark and skull point, widened by half an inter-ocular distance."""
     import cv2
 
     from talkinghead.render import flow
@@ -70,8 +71,8 @@ def independent_head_mask(source, targets: FrameTargets) -> np.ndarray:
     hull = cv2.convexHull(np.round(np.concatenate(pts)).astype(np.int32))
     mask = np.zeros((source.size, source.size), np.uint8)
     cv2.fillConvexPoly(mask, hull, 1)
-    iod = int(round(source.pose.scale))
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * iod + 1, 2 * iod + 1))) > 0
+    half = int(round(0.5 * source.pose.scale))
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * half + 1, 2 * half + 1))) > 0
 
 
 def field_quality(renderer: WarpRenderer, source, targets: FrameTargets) -> tuple[float, float, float]:

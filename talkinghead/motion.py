@@ -97,7 +97,8 @@ class AudioEncoder(nn.Module):
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         b, t, w, m = feats.shape
         if w != self.config.window or m != self.config.n_mels:
-            raise ValueError(f"expected B×T×{self.config.window}×{self.config.n_mels} features, got {tuple(feats.shape)}")
+            want = f"B×T×{self.config.window}×{self.config.n_mels}"
+            raise ValueError(f"expected {want} features, got {tuple(feats.shape)}")
         x = (feats - self.mel_mean) / self.mel_std  # B×T×W×80
         x = self.project(x.reshape(b * t, w, m))  # (B·T)×W×mel_dim
         x = self.convs(x.transpose(1, 2))  # (B·T)×mel_dim×W → (B·T)×C3×W/8

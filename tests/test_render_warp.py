@@ -215,8 +215,13 @@ def test_isps_follow_the_reference_mouth(renderer, source) -> None:
     refs = [ref("None", 0.0, 0.0), ref("M", 0.0, 3.0), ref("R", 0.3, -8.0), ref("O", 0.18, 0.0)]
     isps = renderer.render_isps(source, refs)
     assert len(isps) == 4 and all(i.shape == source.crop.shape and i.dtype == np.uint8 for i in isps)
-    assert psnr(isps[0], source.crop) >= 40.0  # no expression, no turn: the portrait itself
-    box = mouth_box(source)
+    # no expression, no turn: the portrait itself above the mouth, its lips closed (eq. 2's neutral c)
+    above = slice(0, int(source.landmarks[33, 1]))
+    assert psnr(isps[0][above], source.crop[above]) >= 40.0
+    assert geometry.mouth_features(isp_targets(source, refs[:1]).landmarks[0]).opening < 0.05
+    inner = isp_targets(source, refs).landmarks[2, 60:68, :2]  # the widest mouth's inner lips
+    (x0, y0), (x1, y1) = inner.min(0) - 3, inner.max(0) + 3
+    box = slice(int(y0), int(y1)), slice(int(x0), int(x1))
     assert dark_pixels(isps[2], box) > dark_pixels(isps[3], box) > dark_pixels(isps[0], box)
     # eq. 2: the portrait's identity with the reference's rotation, the portrait's place and size
     t = isp_targets(source, refs)

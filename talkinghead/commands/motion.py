@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         print(" frame    time  opening")
         for k, o in enumerate(opening):
             print(f"{k:6d} {k / args.fps:7.2f}  {o:7.3f}  {'#' * int(round(BAR * o / top))}")
-    print(f"mouth opening: min {opening.min():.3f}  mean {opening.mean():.3f}  max {opening.max():.3f} (inter-ocular units)")
+    print(f"mouth opening: min {opening.min():.3f}  mean {opening.mean():.3f}  max {opening.max():.3f} "
+          "(inter-ocular units)")
     if args.output is not None:
         media.write_video(args.output, facial_map_frames(motion, args.size), args.fps, audio=audio)
         print(f"wrote {args.output}")

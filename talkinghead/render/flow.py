@@ -51,6 +51,20 @@ def skull_points(identity: np.ndarray) -> np.ndarray:
     return np.concatenate(rows, 0)
 
 
+# Consecutive lip landmarks whose midpoints are extra control points: with only three points per
+# lip edge, a spline lets the edge bow between them (a closing smile's lips turn wavy).
+LIP_SEGMENTS = tuple(zip((60, 61, 62, 63, 64, 65, 66, 67), (61, 62, 63, 64, 65, 66, 67, 60), strict=True)) + tuple(
+    zip((48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59), (49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 48), strict=True)
+)
+
+
+def lip_midpoints(points: np.ndarray) -> np.ndarray:
+    """``(…, L, D)`` midpoints of :data:`LIP_SEGMENTS` of ``(…, 68, D)`` landmarks."""
+    p = np.asarray(points)
+    a, b = zip(*LIP_SEGMENTS, strict=True)
+    return 0.5 * (p[..., list(a), :] + p[..., list(b), :])
+
+
 def still_anchors(landmarks: np.ndarray) -> np.ndarray:
     """``A×2`` crop points that never move: the neck and the shoulders below the chin.
 
@@ -74,9 +88,14 @@ def still_anchors(landmarks: np.ndarray) -> np.ndarray:
 # Thin-plate spline (backward map: target points → source points)
 
 
-def _kernel(dist: torch.Tensor) -> torch.Tensor:
-    """The thin-plate radial basis U = r² log r (0 at r = 0) at distances ``dist``."""
-    return dist * dist * torch.log(dist.clamp_min(1e-10))
+def _kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The thin-plate radial basis U = r² log r² between B×P×2 points ``a`` and B×N×2 points
+    ``b`` → B×P×N (0 at r = 0). In place where it can: it is the renderer's biggest tensor."""
+    r2 = torch.baddbmm(
+        a.square().sum(-1, keepdim=True) + b.square().sum(-1).unsqueeze(1), a, b.transpose(1, 2), alpha=-2.0
+    )  # |a|² + |b|² − 2a·b
+    r2.clamp_min_(1e-20)
+    return torch.log(r2).mul_(r2)
 
 
 def tps_fit(ctrl: torch.Tensor, values: torch.Tensor, *, regularization: float) -> torch.Tensor:
@@ -89,7 +108,7 @@ def tps_fit(ctrl: torch.Tensor, values: torch.Tensor, *, regularization: float) 
     b, n, _ = ctrl.shape
     dt = torch.float64
     c = ctrl.to(dt)
-    k = _kernel(torch.cdist(c, c))  # B×N×N
+    k = _kernel(c, c)  # B×N×N
     k = k + regularization * torch.eye(n, dtype=dt, device=c.device)
     p = torch.cat([torch.ones(b, n, 1, dtype=dt, device=c.device), c], -1)  # B×N×3
     top = torch.cat([k, p], -1)
@@ -100,11 +119,12 @@ def tps_fit(ctrl: torch.Tensor, values: torch.Tensor, *, regularization: float) 
 
 
 def _solve(system: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
-    """Batched linear solve. On the CPU through numpy: torch's batched LU on the CPU (MKL) fails
-    with "Pivots given to lu_solve must all be greater or equal to 1" after
-    ``torch.set_num_threads(2)`` (torch 2.13)."""
+    """Batched linear solve. On the CPU one matrix at a time: torch's *batched* LU on the CPU (MKL)
+    fails with "Pivots given to lu_solve must all be greater or equal to 1" after
+    ``torch.set_num_threads(2)`` (torch 2.13), and numpy's threaded solve stalls for tens of
+    milliseconds when other processes share the cores."""
     if system.device.type == "cpu":
-        return torch.from_numpy(np.linalg.solve(system.numpy(), rhs.numpy()))
+        return torch.stack([torch.linalg.solve(a, b) for a, b in zip(system, rhs, strict=True)])
     return torch.linalg.solve(system, rhs)
 
 
@@ -121,7 +141,7 @@ def tps_eval(query: torch.Tensor, ctrl: torch.Tensor, coef: torch.Tensor) -> tor
     b, n, _ = ctrl.shape
     if query.dim() == 2:
         query = query.unsqueeze(0).expand(b, -1, -1)
-    u = _kernel(torch.cdist(query, ctrl))  # B×P×N
+    u = _kernel(query, ctrl)  # B×P×N
     affine = coef[:, n:]  # B×3×D
     return u @ coef[:, :n] + affine[:, :1] + query @ affine[:, 1:]
 

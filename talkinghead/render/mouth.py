@@ -102,10 +102,12 @@ def seal_lips(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     import cv2
 
     p = np.round(np.asarray(landmarks)[:, :2]).astype(np.int32)
+    # the inner lips, reaching out to the outer corners (a smile's dark corners lie beyond 60/64)
+    gap = p[[48, 61, 62, 63, 54, 65, 66, 67]]
     mask = np.zeros(crop.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [p[list(geometry.INNER_LIPS)]], 1)
-    cv2.polylines(mask, [p[list(geometry.INNER_LIPS)]], True, 1, thickness=3)
-    return cv2.inpaint(np.ascontiguousarray(crop), mask, 3, cv2.INPAINT_TELEA)
+    cv2.fillPoly(mask, [gap], 1)
+    cv2.polylines(mask, [gap], True, 1, thickness=3)
+    return cv2.inpaint(np.ascontiguousarray(crop), mask, 5, cv2.INPAINT_TELEA)
 
 
 def teeth_split(crop: np.ndarray, landmarks: np.ndarray) -> float:
@@ -291,7 +293,7 @@ def reuse_interior(
             up_s + from_top,
             torch.where(from_bottom <= bottom_part, lo_s - from_bottom, up_s + top_part),
         ),
-        up_s + from_top / gap_t * gap_s,
+        up_s + (from_top / gap_t).clamp(0.0, 1.0) * gap_s,  # squeezed, never beyond the portrait's lips
     )
     inside = soft_inside(ft, feather)
     rigid = fs.to_pixels(a, v_src)
@@ -300,6 +302,8 @@ def reuse_interior(
     middle = ((from_top - top_part) / (f * k) + 0.5).clamp(0.0, 1.0) * (
         (from_bottom - bottom_part) / (f * k) + 0.5
     ).clamp(0.0, 1.0)
-    grown = ((gap_t - gap_s) / (2.0 * f * k)).clamp(0.0, 1.0)  # no seam while the gap has not grown
+    # new cavity only where the gap has grown by more than a couple of pixels (not in the slits a
+    # nearly closed target leaves between wavy lips)
+    grown = ((gap_t - gap_s - 2.0 * k) / (2.0 * f * k)).clamp(0.0, 1.0)
     closing = inside * ((gap_s - gap_t) / (0.5 * gap_s).clamp_min(1e-3)).clamp(0.0, 1.0)
     return new_map, middle * grown, closing

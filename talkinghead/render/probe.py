@@ -1,7 +1,8 @@
-"""Synthetic target motion (jaw opening, lip rounding, head turn, blinks) for renderer checks.
+"""Synthetic target motion (jaw opening, lip rounding, head turn, blinks) and lip closing.
 
 Tests, benchmarks and previews need targets with a known amount of motion without running the
-audio-to-motion model; these build them from a prepared portrait.
+audio-to-motion model; these build them from a prepared portrait. :func:`close_mouth` also gives
+the ISPs a neutral (closed-lip) canonical face for portraits photographed with parted lips.
 """
 
 from __future__ import annotations

@@ -5,10 +5,11 @@ mapping with ``grid_sample``, batched, GPU when present). The dense field is a t
 (default) or the paper's first-order local affine motions composed with soft masks (eq. 8–9,
 analytic masks) through three kinds of control points:
 
-* the 68 landmarks, which carry expression and pose;
+* the 68 landmarks, which carry expression and pose, and the midpoints of the lip contours
+  (:func:`flow.lip_midpoints`);
 * virtual points on the forehead and around the head (:func:`flow.skull_points`), posed
   rigidly, so the forehead and hair turn with the head;
-* still anchors on the neck, the shoulders and the crop border.
+* still anchors on the neck and the shoulders (:func:`flow.still_anchors`).
 
 The field is evaluated on a coarse grid over the head only, upsampled bilinearly and multiplied
 by the portrait's support mask, so the background outside the head is sampled exactly in place.
@@ -40,12 +41,13 @@ class WarpConfig:
     """Options of the `warp` renderer (lengths in inter-ocular units unless said otherwise)."""
 
     method: str = "tps"  # dense field: "tps" (thin-plate spline) or "first_order" (paper eq. 8–9)
-    grid_step: int = 4  # crop pixels between nodes of the coarse grid the field is evaluated on
+    grid_step: int = 6  # crop pixels between nodes of the coarse grid the field is evaluated on
     tps_regularization: float = 1e-5  # TPS smoothing λ (normalised units); keeps coincident targets solvable
     mask_sigma: float = 0.6  # first_order: Gaussian mask width as a fraction of a point's nearest-neighbour gap
     support_margin: float = compose.SUPPORT_MARGIN  # the head's motion fades to zero over this distance outside it
     paste_feather: float = compose.PASTE_FEATHER  # paste-back seam width outside the support
-    max_rotation_deg: float = 30.0  # head rotation away from the portrait's, clamped beyond
+    max_rotation_deg: float = 20.0  # head rotation away from the portrait's, clamped beyond (a 2-D warp of
+    # a frontal photo cannot show more of a turn than this without smearing the far cheek)
     max_translation: float = 0.5  # head translation away from the portrait's, clamped beyond
     max_scale_change: float = 0.25  # relative head scale change, clamped beyond
     max_expression: float = 0.6  # a point's expression offset from the portrait's own, clamped beyond
@@ -75,8 +77,8 @@ class _Prepared:
     node_support: torch.Tensor  # P support weights at the nodes
     skull: np.ndarray  # V×3 canonical skull points
     anchors: np.ndarray  # A×2 still crop points
-    source_points: torch.Tensor  # (68+V+A)×2 source positions of all control points
-    neighbours: torch.Tensor  # (68+V+A)×K nearest control points (first_order Jacobians)
+    source_points: torch.Tensor  # (68+L+V+A)×2 source positions of all control points (flow.lip_midpoints: L)
+    neighbours: torch.Tensor  # (68+L+V+A)×K nearest control points (first_order Jacobians)
     teeth: np.ndarray  # T×3 canonical upper incisal edge (mouth.teeth_line)
     palette: torch.Tensor  # 5×3 mouth palette
     paint_mouth: bool  # the portrait's mouth is closed: paint an interior when the target opens
@@ -138,7 +140,7 @@ class WarpRenderer:
         shrunk = cv2.erode(support, np.ones((step, step), np.uint8))
         node_support = shrunk[np.round(nodes[:, 1]).astype(int), np.round(nodes[:, 0]).astype(int)]
         active = np.flatnonzero(node_support > 0)
-        all_src = np.concatenate([pts, skull_src, anchors])
+        all_src = np.concatenate([pts, flow.lip_midpoints(pts), skull_src, anchors])
         k = min(8, len(all_src) - 1)
         d = np.linalg.norm(all_src[:, None] - all_src[None], axis=-1)
         neighbours = np.argsort(d, 1)[:, 1 : k + 1]
@@ -183,7 +185,9 @@ class WarpRenderer:
         under a fifth of the portrait's). Clamps, per frame: head rotation to
         ``max_rotation_deg`` from the portrait's, translation to ``max_translation``, scale to
         ``1 ± max_scale_change``, and each point's offset from the portrait's own canonical point
-        to ``max_expression`` (far-out points are pulled back, not rejected).
+        to ``max_expression`` (far-out points are pulled back, not rejected); inner lips that
+        cross (upper below lower) are set to meet, which a warp shows as closed lips instead of a
+        fold.
         """
         cfg = self.config
         arrays = {
@@ -211,6 +215,11 @@ class WarpRenderer:
         offset = canonical - source.identity
         norm = np.linalg.norm(offset, axis=-1, keepdims=True)
         canonical = source.identity + offset * np.minimum(1.0, cfg.max_expression / np.maximum(norm, 1e-12))
+        for up, lo in ((61, 67), (62, 66), (63, 65)):  # inner lips pushed past each other meet instead
+            crossed = canonical[:, up, 1] > canonical[:, lo, 1]
+            meet = 0.5 * (canonical[crossed, up, 1] + canonical[crossed, lo, 1])
+            canonical[crossed, up, 1] = meet
+            canonical[crossed, lo, 1] = meet
         rotation = np.stack([_clamp_rotation(r, source.pose.rotation, cfg.max_rotation_deg) for r in targets.rotation])
         shift = np.asarray(targets.translation, dtype=np.float64) - source.pose.translation
         limit = cfg.max_translation * s0
@@ -231,10 +240,9 @@ class WarpRenderer:
 
         Target canonical = portrait identity c (lips closed, :func:`isp_targets`) + reference
         expression ε̄ (relative to the clip person's own neutral face, so the portrait keeps its
-        face shape); rotation = the
-        reference's R̄. Translation and scale stay the portrait's (τ̄, s̄ of the style clip are in
-        another image's pixels and would only move the face around the crop): the face stays in
-        place and turns about its own centre.
+        face shape); rotation = the reference's R̄. Translation and scale stay the portrait's
+        (τ̄, s̄ of the style clip are in another image's pixels and would only move the face
+        around the crop): the face stays in place and turns about its own centre.
         """
         if not references:
             return []
@@ -256,12 +264,12 @@ class WarpRenderer:
         return out
 
     def _target_points(self, prep: _Prepared, targets: FrameTargets) -> tuple[torch.Tensor, torch.Tensor]:
-        """B×68×2 target landmarks and B×(68+V+A)×2 target control points, crop pixels."""
+        """B×68×2 target landmarks and B×(68+L+V+A)×2 target control points, crop pixels."""
         landmarks = targets.landmarks[..., :2]
         skull = targets.scale[:, None, None] * np.einsum("nj,bij->bni", prep.skull, targets.rotation)
         skull = skull[..., :2] + targets.translation[:, None, :2]
         anchors = np.broadcast_to(prep.anchors, (len(targets),) + prep.anchors.shape)
-        ctrl = np.concatenate([landmarks, skull, anchors], 1)
+        ctrl = np.concatenate([landmarks, flow.lip_midpoints(landmarks), skull, anchors], 1)
         dev = prep.device
         return (
             torch.tensor(landmarks, dtype=torch.float32, device=dev),
@@ -347,7 +355,7 @@ class WarpRenderer:
         between the portrait's own lips is not stretched along the new lip edges). Open portrait
         mouth: its own teeth move with the lips (:func:`mouth.reuse_interior`) and only the new gap
         between them is painted, without teeth; where the lips close further than the portrait's,
-        the sealed crop's lips fill the narrowing gap, which is shaded as a lip line.
+        the sealed crop's lips fill the narrowing gap.
         """
         teeth = targets.scale[:, None, None] * np.einsum("nj,bij->bni", prep.teeth, targets.rotation)
         teeth = teeth[..., :2] + targets.translation[:, None, :2]
@@ -364,9 +372,12 @@ class WarpRenderer:
             gap = geometry.mouth_features(targets.landmarks).opening - prep.opening
             fade = np.clip(gap / self.config.mouth_fade_in, 0.0, 1.0)
             fade = fade * fade * (3.0 - 2.0 * fade)
-            if not (fade > 0).any():
+            # lips closing further than the portrait's: lip in the seam, not its sliver of teeth
+            shut = np.clip(-gap / (0.5 * max(prep.opening, 1e-3)), 0.0, 1.0)
+            if not (fade > 0).any() and not (shut > 0).any():
                 return
             strength = torch.tensor(fade, dtype=torch.float32, device=prep.device)
+            seal = torch.tensor(np.maximum(fade, shut), dtype=torch.float32, device=prep.device)
             sealed = F.grid_sample(
                 prep.sealed.expand(b, -1, -1, -1),
                 (region_map + 0.5) * (2.0 / size) - 1.0,
@@ -374,7 +385,7 @@ class WarpRenderer:
                 padding_mode="border",
                 align_corners=False,
             )
-            lips = region + strength.view(-1, 1, 1, 1) * (sealed - region)
+            lips = region + seal.view(-1, 1, 1, 1) * (sealed - region)
             teeth_t = torch.tensor(teeth, dtype=torch.float32, device=prep.device)
             painted = mouth.paint_mouth(
                 lips, (mx0, my0), landmarks, teeth_t, iod, prep.palette, strength=strength, feather=feather
@@ -387,7 +398,13 @@ class WarpRenderer:
             resampled = F.grid_sample(
                 prep.crop.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
             )
-            if bool((closing > 0).any()):  # lips closing over the teeth: lip, not squeezed teeth
+            # lips closing over the teeth show lip (the sealed crop), not teeth squeezed into the seam
+            gap = geometry.mouth_features(targets.landmarks).opening
+            shut = np.clip((prep.opening - gap) / (0.5 * prep.opening), 0.0, 1.0)
+            shut_t = torch.tensor(shut, dtype=torch.float32, device=prep.device).view(-1, 1, 1)
+            closing = torch.maximum(closing, shut_t)
+            cavity = cavity * (1.0 - shut_t)  # a closing mouth opens no new cavity
+            if bool((closing > 0).any()):
                 sealed = F.grid_sample(
                     prep.sealed.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
                 )
@@ -401,7 +418,7 @@ class WarpRenderer:
                 prep.palette,
                 strength=torch.ones(b, device=prep.device),
                 feather=feather,
-                where=torch.maximum(cavity, closing),
+                where=cavity,
             )
         region.copy_(painted)
 

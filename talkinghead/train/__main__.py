@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=TrainConfig.batch)
     parser.add_argument("--seed", type=int, default=0, help="training seed (the corpus has its own)")
     parser.add_argument("--corpus-seed", type=int, default=CorpusConfig.seed)
-    parser.add_argument("--scale", type=float, default=1.0, help="corpus size factor (1 = 2000 speech, 400 song, 100 background items)")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="corpus size factor (1 = 2000 speech, 400 song, 100 background items)")
     parser.add_argument("--workers", type=int, default=2, help="processes synthesising the corpus")
     parser.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch threads for training")
     args = parser.parse_args(argv)

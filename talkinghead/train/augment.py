@@ -66,7 +66,8 @@ def equalise(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Random microphone/room colouring: 1–3 peaking bands ±10 dB, sometimes a band limit."""
     y = np.asarray(x, dtype=np.float64)
     for _ in range(int(rng.integers(1, 4))):
-        b, a = _biquad_peak(float(np.exp(rng.uniform(np.log(100), np.log(6000)))), rng.uniform(-10, 10), rng.uniform(0.5, 2.5))
+        f0 = float(np.exp(rng.uniform(np.log(100), np.log(6000))))
+        b, a = _biquad_peak(f0, rng.uniform(-10, 10), rng.uniform(0.5, 2.5))
         y = signal.lfilter(b, a, y)
     r = rng.random()
     if r < 0.15:  # telephone band

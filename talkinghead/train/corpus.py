@@ -54,11 +54,11 @@ class CorpusConfig:
     min_seconds: float = 3.5  # items are at least this long (silence padding)
     max_seconds: float = 10.0  # and at most this long
     clean_fraction: float = 0.12  # items left without augmentation
-    workers: int = 2  # processes
+    workers: int = 2  # processes (part of the corpus identity: see build)
 
     def key(self) -> str:
-        fields = {k: v for k, v in asdict(self).items() if k != "workers"}
-        fields["version"] = 3
+        fields = asdict(self)
+        fields["version"] = 5
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -167,7 +167,8 @@ def _song_audio(rng: np.random.Generator, variants: list[str]) -> speech.Utteran
             envelope=str(rng.choice(["flat", "flat", "swell", "crescendo", "decrescendo"])),
             rest=float(rng.choice([0.0, 0.0, 0.0, rng.uniform(0.15, 0.6)])),
         ))
-    return speech.sing(notes, voice=voice, vibrato_cents=float(rng.uniform(0, 60)), vibrato_hz=float(rng.uniform(4.5, 7.0)))
+    depth, rate = float(rng.uniform(0, 60)), float(rng.uniform(4.5, 7.0))
+    return speech.sing(notes, voice=voice, vibrato_cents=depth, vibrato_hz=rate)
 
 
 def _background(rng: np.random.Generator) -> speech.Utterance:
@@ -227,36 +228,40 @@ def make_item(cfg: CorpusConfig, index: int) -> tuple[np.ndarray, np.ndarray, in
     return mel.astype(np.float16), weights.astype(np.float16), kind
 
 
-def _work(args: tuple[CorpusConfig, int, int]) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    cfg, start, stop = args
+def _work(args: tuple[CorpusConfig, list[int]]) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    cfg, indices = args
     import torch
 
     torch.set_num_threads(1)
-    return [make_item(cfg, i) for i in range(start, stop)]
+    return [make_item(cfg, i) for i in indices]
 
 
 def build(cfg: CorpusConfig, cache_dir: Path | None = None) -> Corpus:
-    """Synthesise the corpus (or load it from ``cache_dir`` when the same config was built)."""
+    """Synthesise the corpus (or load it from ``cache_dir`` when the same config was built).
+
+    espeak-ng carries a little state from one call to the next (the glottal cycle phase, which
+    shifts later phonemes by a few samples), so each worker is a fresh process that makes a fixed
+    share of the items (every ``workers``-th) in order: the same config and ``workers`` give the
+    same corpus.
+    """
     path = None if cache_dir is None else Path(cache_dir) / f"motion_corpus_{cfg.key()}.npz"
     if path is not None and path.is_file():
         log.info("loading cached corpus %s", path)
         return Corpus.load(path)
     total = cfg.n_speech + cfg.n_song + cfg.n_background
-    chunks = [(cfg, s, min(s + 50, total)) for s in range(0, total, 50)]
     t0 = time.time()
-    items: list[tuple[np.ndarray, np.ndarray, int]] = []
+    shares = [(cfg, list(range(w, total, cfg.workers))) for w in range(cfg.workers)]
+    log.info("corpus: synthesising %d items with %d process(es)", total, cfg.workers)
     if cfg.workers > 1:
-        ctx = multiprocessing.get_context("spawn")  # espeak's global state stays per process
+        ctx = multiprocessing.get_context("spawn")  # fresh processes: espeak starts from its initial state
         with ctx.Pool(cfg.workers) as pool:
-            for i, part in enumerate(pool.imap(_work, chunks)):
-                items += part
-                if i % 10 == 9:
-                    log.info("corpus: %d/%d items, %.0f s", len(items), total, time.time() - t0)
+            parts = pool.map(_work, shares)
     else:
-        for i, c in enumerate(chunks):
-            items += _work(c)
-            if i % 10 == 9:
-                log.info("corpus: %d/%d items, %.0f s", len(items), total, time.time() - t0)
+        parts = [_work(shares[0])]
+    items: list[tuple[np.ndarray, np.ndarray, int]] = [None] * total  # type: ignore[list-item]
+    for (_, indices), part in zip(shares, parts, strict=True):
+        for i, item in zip(indices, part, strict=True):
+            items[i] = item
     lengths = np.array([len(m) for m, _, _ in items])
     corpus = Corpus(
         mel=np.concatenate([m for m, _, _ in items]),

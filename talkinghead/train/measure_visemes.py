@@ -152,8 +152,10 @@ def aligned_check(can: np.ndarray, audio: np.ndarray, fps: float) -> dict[str, n
     labial = [(s + e) / 2 for n, s, e in parts if n in ("PBM", "FV")]
     vowel = [(s + e) / 2 for n, s, e in parts if n in ("AA", "EH", "OW")]
     offsets = np.arange(-0.30, 0.301, 0.02)
-    contrast = [at(np.array(vowel) + o, 0) - at(np.array(labial) + o, 0) for o in offsets] if labial and vowel else [0.0]
-    offset = float(offsets[int(np.argmax(contrast))]) if labial and vowel else 0.0
+    offset = 0.0
+    if labial and vowel:  # the shift at which vowels are most open relative to labials
+        contrast = [at(np.array(vowel) + o, 0) - at(np.array(labial) + o, 0) for o in offsets]
+        offset = float(offsets[int(np.argmax(contrast))])
     opening = np.full(V.N_VISEMES, np.nan)
     width = np.full(V.N_VISEMES, np.nan)
     counts = np.zeros(V.N_VISEMES, np.int64)
@@ -205,7 +207,8 @@ def report(table: dict[str, np.ndarray]) -> str:
         m0 = G.mouth_features(G.canonical_face())
         row = f"{name:6s} {mf.opening - m0.opening:7.3f} {mf.width - m0.width:7.3f}"
         if "aligned_counts" in table and table["aligned_counts"][c]:
-            row += f" | {table['aligned_counts'][c]:3d} {table['aligned_opening'][c]:7.3f} {table['aligned_width'][c]:7.3f}"
+            n, o, w = table["aligned_counts"][c], table["aligned_opening"][c], table["aligned_width"][c]
+            row += f" | {n:3d} {o:7.3f} {w:7.3f}"
         lines.append(row)
     if "av_offset" in table:
         lines.append(f"audio–video offset of {SPEECH_CLIP}: {float(table['av_offset']) * 1000:+.0f} ms")
@@ -213,7 +216,9 @@ def report(table: dict[str, np.ndarray]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m talkinghead.train.measure_visemes", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m talkinghead.train.measure_visemes", description=__doc__.splitlines()[0]
+    )
     here = Path(__file__).resolve()
     parser.add_argument("--media", type=Path, default=here.parents[3] / "shared" / "media", help="real media folder")
     parser.add_argument("--out", type=Path, default=here.with_name("visemes.npz"), help="output .npz")

@@ -46,7 +46,7 @@ class TrainConfig:
     weight_decay: float = 1e-4  # AdamW decoupled weight decay
     grad_clip: float = 1.0  # gradient-norm clip
     w_velocity: float = 1.0  # weight of the velocity term
-    w_opening: float = 2.0  # weight of the inner-lip gap term
+    w_opening: float = 3.0  # weight of the inner-lip gap term
     threads: int = 1  # torch CPU threads (1: fastest per core on a shared machine)
     log_every: int = 50  # steps between log lines
     val_every: int = 250  # steps between validation passes
@@ -153,7 +153,8 @@ def evaluate(gen: MotionGenerator, batcher: Batcher, cfg: TrainConfig, n: int) -
     out: dict[str, float] = {}
     with torch.no_grad():
         for chunk in items.split(16):
-            x, y = batcher.sample(len(chunk), cfg.frames, 25.0, items=chunk, starts=torch.zeros(len(chunk), dtype=torch.float64))
+            starts = torch.zeros(len(chunk), dtype=torch.float64)
+            x, y = batcher.sample(len(chunk), cfg.frames, 25.0, items=chunk, starts=starts)
             for k, v in losses(gen(x), y, 25.0, cfg).items():
                 out[k] = out.get(k, 0.0) + float(v) * len(chunk) / len(items)
     gen.train()

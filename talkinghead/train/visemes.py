@@ -12,9 +12,13 @@ Coarticulation (Cohen & Massaro 1993, dominance functions)
     ``d`` the distance from ``t`` to the segment (0 inside it) and ``τ`` longer before the segment
     (anticipation: lips round for an /u/ ahead of time) than after it (carry-over). The mouth at
     ``t`` is the dominance-weighted mean of the segment shapes. Bilabials and silence dominate
-    strongly over a short reach (the lips must close for /m b p/, and close in pauses); /t d k g h/
-    are weak, so they take the jaw and lip shape of the neighbouring vowels, as in real speech.
-    A final Gaussian smoothing (σ = 12 ms) stands for the inertia of the articulators.
+    strongly over a short reach (the lips must close for /m b p/, even for 30 ms, and close in
+    pauses); /t d k g h/ are weak, so they take the jaw and lip shape of the neighbouring vowels, as
+    in real speech. A final Gaussian smoothing (σ = 12 ms) stands for the inertia of the articulators.
+
+Sustained vowels
+    Past its first 150 ms a vowel longer than 0.3 s (held notes in singing, drawn-out words) mixes
+    in 30 % of the open-jaw AA shape: singers drop the jaw on held notes, even on /u/ and /i/.
 
 Loudness
     Vowel shapes are scaled by ``a(t) = clip(1 + β·(L(t) − L_ref)/10 dB)`` with ``L(t)`` the
@@ -57,8 +61,8 @@ N_VISEMES = len(VISEMES)
 # Dominance (α, τ_anticipation s, τ_carry-over s) per class.
 DOMINANCE: dict[str, tuple[float, float, float]] = {
     "rest": (1.5, 0.025, 0.025),
-    "PBM": (6.0, 0.030, 0.020),
-    "FV": (3.0, 0.030, 0.020),
+    "PBM": (25.0, 0.020, 0.015),
+    "FV": (6.0, 0.025, 0.020),
     "TH": (1.0, 0.030, 0.020),
     "TDNL": (0.35, 0.030, 0.020),
     "SZ": (0.8, 0.030, 0.020),
@@ -197,6 +201,11 @@ def loudness_db(audio: np.ndarray, times: np.ndarray, sample_rate: int = 16_000,
     return 10 * np.log10(power + 1e-10)
 
 
+SUSTAIN_AFTER = 0.15  # s into a long vowel before the jaw drops further
+SUSTAIN_MIN = 0.3  # s: vowels at least this long count as sustained
+SUSTAIN_OPEN = 0.3  # share of the AA shape mixed into a sustained vowel
+
+
 def viseme_weights(
     segs: list[Segment],
     times: np.ndarray,
@@ -204,6 +213,7 @@ def viseme_weights(
     loudness: np.ndarray | None = None,
     loudness_gain: float = 0.5,
     smooth_s: float = 0.012,
+    sustain_open: float = SUSTAIN_OPEN,
 ) -> np.ndarray:
     """Coarticulated viseme weights at ``times`` (``T × N_VISEMES``): the motion at ``t`` is
     ``weights[t] @ shapes`` (shapes ``N_VISEMES×68×3``; rest is the zero shape).
@@ -238,10 +248,17 @@ def viseme_weights(
         scale = np.where(vowel[None, :], scale * seg_a, scale)
     w = np.zeros((len(t), N_VISEMES))
     contrib = dom * scale / dom.sum(1, keepdims=True)
+    if sustain_open > 0:  # held vowels: part of their weight goes to the open jaw (AA)
+        vowel = np.array([VISEMES[c] in VOWEL_CLASSES for c in cls])
+        held = vowel & (end - start >= SUSTAIN_MIN)
+        ramp = np.clip((t[:, None] - start[None, :] - SUSTAIN_AFTER) / 0.1, 0.0, 1.0) * held[None, :]
+        moved = contrib * sustain_open * ramp
+        contrib = contrib - moved
+        w[:, INDEX["AA"]] += moved.sum(1)
     for c in range(N_VISEMES):
         m = cls == c
         if m.any():
-            w[:, c] = contrib[:, m].sum(1)
+            w[:, c] += contrib[:, m].sum(1)
     if smooth_s > 0 and len(t) > 1:
         dt = float(np.median(np.diff(t)))
         sigma = smooth_s / dt
