@@ -23,6 +23,7 @@ from talkinghead.face import get_landmarker
 from talkinghead.motion import audio_features, load_motion_generator
 from talkinghead.references import StyleAnalysis, StyleConfig, StyleReference, analyse_style
 from talkinghead.render import FrameTargets, Renderer, SourceFace
+from talkinghead.render.probe import close_mouth
 from talkinghead.render.select import select_renderer
 from talkinghead.transfer import TransferConfig, TransferResult, transfer_style
 
@@ -274,8 +275,10 @@ class Pipeline:
             n_frames, fps, strength=options.head_motion, seed=options.seed
         ).apply(pre.source.pose)
         eye_open = pre.style.blink_schedule(n_frames, fps, seed=options.seed, enabled=options.blinks)
-        # The motion's expression, relative to the canonical face, on the portrait's own shape (eq. 2).
-        canonical = pre.source.identity[None] + (result.styled - geometry.canonical_face()[None])
+        # The motion's expression, relative to the canonical face, on the portrait's own shape (eq. 2);
+        # the portrait's lips are closed first so a photo with parted lips still closes in silences.
+        identity = close_mouth(pre.source.identity)
+        canonical = identity[None] + (result.styled - geometry.canonical_face()[None])
         targets = FrameTargets(
             canonical=canonical,
             rotation=rotations,
