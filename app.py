@@ -35,7 +35,7 @@ LABEL_HELP = {
 }
 
 INTRO = """\
-# 🎤 Talking heads with style
+# Talking heads with style
 **Style Transfer for 2D Talking Head Generation** (Pham et al., CVPR Workshops 2024).
 Upload a **portrait**, an **audio clip** (speech or singing) and a **style clip** — a video of
 someone talking or singing (ballad, rap, opera…). The app finds the clip's four key mouth
@@ -128,6 +128,20 @@ def _status(renderer: str, warnings: list[str], extra: str = "") -> str:
 # -- the app ------------------------------------------------------------------------------------
 
 
+class PortraitImage(gr.Image):
+    """A ``gr.Image`` that hands an unreadable upload to the handler, which says what is wrong
+    (instead of Gradio's generic "could not preprocess" error)."""
+
+    def get_block_name(self) -> str:
+        return "image"
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except (OSError, SyntaxError, ValueError):
+            return str(payload.path) if payload is not None and payload.path else None
+
+
 def _user_error(exc: Exception) -> gr.Error:
     if isinstance(exc, InputError):
         return gr.Error(str(exc))
@@ -180,6 +194,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
         try:
             _require(portrait=portrait, audio=audio, style=style)
             opts = options(strength, head_motion, blinks, steps, fps, size, renderer, seed)
+            pipeline.load_audio(audio)  # a bad audio file fails now, before the slow stages
             report = lambda s, f: progress(f, desc=s)  # noqa: E731
             preview = pipeline.analyse(portrait, style, renderer=opts.renderer, progress=report)
             for w in preview.warnings:
@@ -248,7 +263,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
         gr.Markdown(f"**Active renderer:** `{pipeline.renderer.name}` — {pipeline.renderer_reason}", elem_id="banner")
         with gr.Tab("Generate"):
             with gr.Row():
-                portrait = gr.Image(label="Portrait", type="filepath", sources=["upload"], height=300)
+                portrait = PortraitImage(label="Portrait", type="filepath", sources=["upload"], height=300)
                 audio = gr.Audio(label="Audio (speech or singing)", type="filepath", sources=["upload", "microphone"])
                 style = gr.Video(label="Style clip", sources=["upload"], height=300)
             with gr.Accordion("Settings", open=False):
@@ -301,7 +316,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                 "One portrait and one audio clip, up to three style clips (e.g. ballad / rap / opera) side by side."
             )
             with gr.Row():
-                c_portrait = gr.Image(label="Portrait", type="filepath", sources=["upload"], height=240)
+                c_portrait = PortraitImage(label="Portrait", type="filepath", sources=["upload"], height=240)
                 c_audio = gr.Audio(label="Audio", type="filepath", sources=["upload", "microphone"])
             with gr.Row():
                 c_styles = [gr.Video(label=f"Style clip {k}", sources=["upload"], height=200) for k in "ABC"]

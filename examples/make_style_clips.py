@@ -20,7 +20,7 @@ Presets (all numbers are the :class:`Preset` fields below):
     many m/b/p lip closures, a quick downward head bob on every beat (6°) over a small sway,
     quick blinks (0.15 s, about every 2 s).
 **opera**
-    Sung with long sustained notes (1–1.8 s), a wide vibrato and rounded, "covered" vowels.
+    Sung with long sustained notes (1–1.8 s), a wide vibrato and extra-rounded, "covered" oh/oo.
     Very wide openings (at most 0.40) that swell in over each note (σ 90 ms), large slow head
     motion (yaw ±11°, roll ±4°, the head lifting as the mouth opens), brows raised throughout
     and more on the loud notes, rare slow blinks.
@@ -31,7 +31,9 @@ rounded ones such as "oh"/"oo" (O) — each in the preset's own manner.
 
 Run ``python -m examples.make_style_clips`` from the repository root (needs the Debian packages
 espeak-ng and sox); ``--check`` then analyses each written clip and prints the four references it
-finds. The motion is deterministic; the encoded bytes may differ between ffmpeg builds.
+finds. A rerun writes the same clips when it makes the same presets in the same order (espeak-ng's
+output depends a little on what it synthesised before in the process); the encoded bytes may
+differ between ffmpeg builds.
 """
 
 from __future__ import annotations
@@ -67,9 +69,9 @@ LOWER_INNER = np.array([67, 66, 65])  # paired with UPPER_INNER
 CORNERS = np.array([48, 54, 60, 64])
 LOWER_LIP = np.concatenate([LOWER_OUTER, LOWER_INNER])
 BROWS = np.arange(17, 27)
-REST_CLOSURE = 0.45  # closed lips at rest: fraction of each lip's thickness drawn toward the closed line
-PRESS_CLOSURE = 0.15  # … added when the lips press (m, b, p)
 INNER_BROWS = np.array([20, 21, 22, 23])
+REST_CLOSURE = 0.1  # closed lips at rest: fraction of each lip's thickness drawn toward the closed line
+PRESS_CLOSURE = 0.25  # … added when the lips press (m, b, p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,7 +182,7 @@ class Preset:
     name: str
     max_opening: float  # inner-lip gap added at open = 1
     jaw_ratio: float  # chin drop per unit of lip gap
-    round_bias: float  # added to every vowel's rounding ("covered" operatic vowels)
+    round_bias: float  # added to the rounding of rounded vowels (oh, oo, er: "covered" operatic vowels)
     spread_gain: float  # scales the spreading of vowels
     smoothing_s: float  # coarticulation: Gaussian σ of the open/round/spread tracks
     press_smoothing_s: float  # … of the lip-press track (short: closures must still close)
@@ -380,8 +382,9 @@ def mouth_tracks(preset: Preset, phonemes: list[tuple[float, float, str]], n_fra
     fine_t = np.arange(int(n_frames / FPS * rate) + 1) / rate
     v = viseme_track(phonemes, fine_t)
     vowel = v[:, 0] > 0.25
-    v[vowel, 1] = np.clip(v[vowel, 1] + preset.round_bias, 0.0, 1.0)
-    v[vowel, 2] = np.clip(v[vowel, 2] * preset.spread_gain - preset.round_bias, 0.0, 1.0)
+    rounded = vowel & (v[:, 1] > 0)
+    v[rounded, 1] = np.clip(v[rounded, 1] + preset.round_bias, 0.0, 1.0)
+    v[vowel, 2] = np.clip(v[vowel, 2] * preset.spread_gain, 0.0, 1.0)
     shape = _smooth(v[:, :3], preset.smoothing_s, rate)
     press = _smooth(v[:, 3], preset.press_smoothing_s, rate)
     fine = np.column_stack([shape[:, 0] * (1.0 - press), shape[:, 1], shape[:, 2] * (1.0 - press), press])
@@ -395,15 +398,17 @@ def _lip_weight(x: np.ndarray, cx: float, half: float) -> np.ndarray:
 
 
 def relaxed_face(identity: np.ndarray) -> np.ndarray:
-    """The portrait's own canonical face with the lips closed and its smile relaxed (the clips' rest)."""
+    """The portrait's own canonical face with the lips closed and its smile relaxed (the clips' rest).
+
+    The portrait smiles with parted lips: the inner lips meet half way and the lips roll together
+    over the gap, the jaw stays where it is (raising it would stretch the chin over the neck).
+    """
     face = np.array(identity, dtype=np.float64)
-    gap = face[LOWER_INNER, 1] - face[UPPER_INNER, 1]  # the portrait smiles with parted lips
-    half = gap.mean() / 2.0
+    gap = face[LOWER_INNER, 1] - face[UPPER_INNER, 1]
     face[UPPER_INNER, 1] += gap / 2.0
     face[LOWER_INNER, 1] -= gap / 2.0
-    face[LOWER_OUTER, 1] -= 0.7 * half
-    face[UPPER_OUTER, 1] += 0.3 * half
-    face[[7, 8, 9], 1] -= 0.4 * half
+    face[UPPER_OUTER, 1] += 0.3 * gap.mean()
+    face[LOWER_OUTER, 1] -= 0.5 * gap.mean()
     cx = face[[48, 54], 0].mean()
     face[LIPS, 0] = cx + (face[LIPS, 0] - cx) * 0.92  # relax the smile: a narrower mouth
     face[CORNERS, 1] += 0.015
@@ -422,8 +427,8 @@ def expression_frames(preset: Preset, identity: np.ndarray, mouth: np.ndarray) -
     brow_amount = preset.brow_rest + preset.brow_open * _smooth(mouth[:, 0], 0.15, FPS)
 
     faces = np.repeat(rest[None], len(mouth), 0)
-    # Closed lips: each lip is drawn toward the closed line (which also hides the portrait's
-    # teeth), more when pressed (m/b/p), less as the mouth opens.
+    # Closed lips: each lip is drawn toward the closed line, more when pressed (m/b/p), less as
+    # the mouth opens.
     closure = REST_CLOSURE * (1.0 - np.clip(open_, 0.0, 1.0)) + PRESS_CLOSURE * press
     faces[:, UPPER_OUTER, 1] += up_thick * closure
     faces[:, LOWER_OUTER, 1] -= low_thick * closure
@@ -460,7 +465,9 @@ def head_motion(preset: Preset, n_frames: int, beats: np.ndarray, mouth: np.ndar
     for b in beats:
         dt = np.clip(t - b, 0.0, None) / tau
         nod += np.where(t >= b, dt * np.exp(1.0 - dt), 0.0)
-    angles[:, 1] += -preset.bob_deg * nod + preset.lift_deg * _smooth(mouth[:, 0], 0.3, FPS)
+    # The pitch sway nods down from the portrait's pose rather than tilting back: a closed mouth on a
+    # head tilted back stretches the chin in a 2-D warp. The head lifts only while the mouth is open.
+    angles[:, 1] += -preset.sway[1][0] - preset.bob_deg * nod + preset.lift_deg * _smooth(mouth[:, 0], 0.15, FPS)
     shift = np.zeros((n_frames, 3))
     shift[:, 1] = preset.bob_shift * nod
     return PoseTrack(delta_angles=angles, delta_translation=shift, delta_log_scale=np.zeros(n_frames), fps=float(FPS))
@@ -540,6 +547,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from talkinghead.render.warp import WarpConfig, WarpRenderer
 
+    args.out.mkdir(parents=True, exist_ok=True)
     renderer = WarpRenderer(config=WarpConfig(mouth_reuse_opening=MOUTH_REUSE_OPENING), device="cpu")
     source = prepare_portrait(renderer)
     for name in args.only or list(PRESETS):

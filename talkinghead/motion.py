@@ -123,22 +123,27 @@ class MotionGenerator(nn.Module):
         self.register_buffer("out_scale", torch.full((N_POINTS * 3,), c.out_scale))
 
     def encode(self, feats: torch.Tensor) -> torch.Tensor:
-        """Audio encoder features, ``B×T×feature_dim`` (what the style transfer can cache)."""
-        return self.encoder(feats)
+        """Everything up to the output layer: audio encoder + recurrent motion state, ``B×T×2H``.
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Motion generator: encoder features ``B×T×D`` → displacement ``B×T×68×3``."""
-        h, _ = self.gru(self.norm(z))  # B×T×D → B×T×2H
-        d = self.head(self.drop(h)) * self.out_scale  # B×T×204, inter-ocular units
-        return d.reshape(z.shape[0], z.shape[1], N_POINTS, 3)
+        This is what the test-time style transfer computes once per request and caches."""
+        h, _ = self.gru(self.norm(self.encoder(feats)))  # B×T×W×80 → B×T×D → B×T×2H
+        return h
+
+    def decode(self, h: torch.Tensor) -> torch.Tensor:
+        """Output layer: motion state ``B×T×2H`` → displacement ``B×T×68×3`` (inter-ocular units)."""
+        d = self.head(self.drop(h)) * self.out_scale  # B×T×204
+        return d.reshape(h.shape[0], h.shape[1], N_POINTS, 3)
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(feats))
 
     def style_parameters(self) -> list[nn.Parameter]:
-        """What the test-time style transfer fine-tunes: the motion generator (GRU + head), not
-        the audio encoder, so the audio features can be computed once per request."""
-        return [*self.norm.parameters(), *self.gru.parameters(), *self.head.parameters()]
+        """What the test-time style transfer re-weights: the output layer, which maps the motion
+        state to landmark displacements and so sets the motion's amplitude, mean shape and the
+        shape of each mouth movement. The audio encoder and the recurrent state stay as trained
+        (they carry the timing, i.e. the lip sync) and are computed once per request, which keeps
+        the transfer within seconds on a CPU."""
+        return list(self.head.parameters())
 
 
 def audio_features(audio16k: np.ndarray, fps: float = 25.0, mel: MelConfig = DEFAULT_MEL) -> torch.Tensor:

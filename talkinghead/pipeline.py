@@ -41,6 +41,9 @@ class PipelineConfig:
     landmarks: str = "auto"  # landmark backend: "auto" | "mediapipe" | "fan"
     max_audio_seconds: float = 30.0  # longer audio is trimmed with a warning
     max_style_seconds: float = 30.0  # longer style clips are analysed up to this
+    cpu_threads: int | None = 1  # torch threads on a CPU-only run; None leaves torch's default.
+    # One thread: the per-frame work is many small ops, which run several times faster without
+    # thread hand-offs when the cores are shared (benchmarks/bench_pipeline.py measures it).
 
 
 @dataclass(frozen=True)
@@ -112,8 +115,8 @@ class GenerationResult:
             "renderer": self.renderer,
             "fps": self.fps,
             "frames": int(len(self.phi_styled)),
-            "video": str(self.video_path),
-            "side_by_side": str(self.side_by_side_path) if self.side_by_side_path else None,
+            "video": self.video_path.name,
+            "side_by_side": self.side_by_side_path.name if self.side_by_side_path else None,
             "references": [
                 {
                     "label": r.label,
@@ -156,6 +159,8 @@ class Pipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
         self.config = config
         self.device = _resolve_device(config.device)
+        if self.device.type == "cpu" and config.cpu_threads:
+            torch.set_num_threads(config.cpu_threads)
         self.landmarker = get_landmarker(backend=config.landmarks)
         self.renderer: Renderer
         self.renderer, self.renderer_reason = select_renderer(config.renderer, device=self.device)
@@ -179,7 +184,8 @@ class Pipeline:
             )
         return image, det.points, warnings
 
-    def _audio(self, audio: str | Path | tuple[int, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+    def load_audio(self, audio: str | Path | tuple[int, np.ndarray]) -> tuple[np.ndarray, list[str]]:
+        """Decode, check and (past the cap) trim the audio; returns ``(16 kHz samples, warnings)``."""
         if isinstance(audio, tuple):
             rate, samples = audio
             wav = media.load_audio_array(samples, rate)
@@ -247,7 +253,7 @@ class Pipeline:
         report = progress or (lambda stage, frac: None)
         out_dir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="talkinghead-"))
         out_dir.mkdir(parents=True, exist_ok=True)
-        wav, audio_warnings = self._audio(audio)  # cheap checks first: fail before the slow stages
+        wav, audio_warnings = self.load_audio(audio)  # cheap checks first: fail before the slow stages
         pre = preview or self.analyse(portrait, style, progress=report, renderer=options.renderer)
         rend = self.get_renderer(pre.renderer)
         timings = dict(pre.timings)

@@ -35,6 +35,7 @@ Choices the paper leaves open, made here:
 from __future__ import annotations
 
 import copy
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -50,6 +51,7 @@ class TransferConfig:
     """Test-time style transfer settings (one request)."""
 
     steps: int = 40  # generator-copy updates
+    critic_steps: int = 2  # updates of f per generator update (WGAN-GP's n_critic)
     lr: float = 1e-3  # Adam learning rate of the generator copy
     critic_lr: float = 1e-3  # Adam learning rate of f
     lambda_r: float = 1.0  # weight of L_r (eq. 5) in the critic's objective
@@ -61,8 +63,8 @@ class TransferConfig:
     device: str = "cpu"
 
     def __post_init__(self) -> None:
-        if self.steps < 0:
-            raise ValueError(f"steps must be ≥ 0, got {self.steps}")
+        if self.steps < 0 or self.critic_steps < 1:
+            raise ValueError(f"steps must be ≥ 0 and critic_steps ≥ 1, got {self.steps}, {self.critic_steps}")
         if self.strength < 0:
             raise ValueError(f"strength must be ≥ 0, got {self.strength}")
         if self.gamma is not None and not 0.0 <= self.gamma <= 1.0:
@@ -205,8 +207,14 @@ def transfer_style(
         return canonical + disp[0]  # T×68×3
 
     g = torch.Generator(device="cpu").manual_seed(config.seed)
-    torch.manual_seed(config.seed)
-    f = StyleTransferNetwork().to(device)
+    f = StyleTransferNetwork()
+    with torch.no_grad():  # initialised from this request's generator, never the global RNG
+        for layer in f.mlp:
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / math.sqrt(layer.in_features)  # nn.Linear's default bound
+                layer.weight.uniform_(-bound, bound, generator=g)
+                layer.bias.uniform_(-bound, bound, generator=g)
+    f = f.to(device)
     opt_g = torch.optim.Adam(params, lr=config.lr)
     opt_f = torch.optim.Adam(f.parameters(), lr=config.critic_lr, betas=(0.5, 0.9))
     target = torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1)  # T_s×204
@@ -222,15 +230,16 @@ def transfer_style(
         return i_mg.to(device), i_s.to(device), gam.to(device)
 
     for _ in range(config.steps):
-        # Critic step: f maximises the gap L_sc under the gradient penalty L_r (eqs. 4–6).
-        i_mg, i_s, gam = sample()
+        # Critic steps: f maximises the gap L_sc under the gradient penalty L_r (eqs. 4–6).
         with torch.no_grad():
             phi = forward().reshape(t, -1)
-        l_sc = constraint_loss(f, phi[i_mg], target[i_s])
-        l_r = regularisation_loss(f, phi[i_mg], target[i_s], gam)
-        opt_f.zero_grad(set_to_none=True)
-        (-l_sc + config.lambda_r * l_r).backward()
-        opt_f.step()
+        for _ in range(config.critic_steps):
+            i_mg, i_s, gam = sample()
+            l_sc = constraint_loss(f, phi[i_mg], target[i_s])
+            l_r = regularisation_loss(f, phi[i_mg], target[i_s], gam)
+            opt_f.zero_grad(set_to_none=True)
+            (-l_sc + config.lambda_r * l_r).backward()
+            opt_f.step()
 
         # Generator step: eq. 7 with f fixed (L_r has no generator gradient: φ̂ is detached).
         i_mg, i_s, _ = sample()

@@ -372,10 +372,6 @@ def test_monkey_portrait_has_no_human_face(client, inputs, media_dir: Path):
     assert "No human face found" in msg and "looks like an animal" in msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gr.Image decodes an upload before the handler runs, so Gradio's own error replaces ours (app.py)",
-)
 def test_damaged_portrait(client, inputs):
     msg = _analyse_error(client, inputs["corrupt_portrait"], inputs["style"])
     assert "damaged.png" in msg and "upload a JPEG, PNG, WebP or BMP photo" in msg

@@ -44,7 +44,7 @@ def test_tiny_forward_shapes_and_parts():
     out = g(x)
     assert out.shape == (2, 7, 68, 3) and out.dtype == torch.float32
     torch.testing.assert_close(g.decode(g.encode(x)), out)
-    assert g.encode(x).shape == (2, 7, 8)
+    assert g.encode(x).shape == (2, 7, 2 * TINY.hidden)
     style = {id(p) for p in g.style_parameters()}
     assert style and not any(id(p) in style for p in g.encoder.parameters())
     with pytest.raises(ValueError):
@@ -184,7 +184,7 @@ def test_coarticulation_closes_for_bilabials_and_rests_in_silence():
     w = V.viseme_weights(V.segments(phones), t)
     at = lambda s: w[int(round(s * 120))]  # noqa: E731
     assert at(0.73)[V.INDEX["PBM"]] > 0.8  # a 60 ms /m/ still closes the lips
-    assert at(0.6)[V.INDEX["AA"]] > 0.8
+    assert at(0.6)[V.INDEX["AA"]] > 0.75
     assert at(0.2)[V.INDEX["rest"]] > 0.99 and at(1.8)[V.INDEX["rest"]] > 0.99
     assert at(0.45)[V.INDEX["AA"]] > 0.02  # anticipation: the mouth starts opening before the vowel
     assert at(1.03)[V.INDEX["AA"]] > at(1.03)[V.INDEX["TDNL"]]  # a short /t/ takes the vowels' shape
@@ -239,3 +239,21 @@ def test_motion_command_end_to_end(repo_dir, tmp_path, capsys):
     clip = media.load_video(out)
     assert len(clip) == len(rows) and clip.size == (128, 128) and clip.audio is not None
     assert main(["motion", str(tmp_path / "missing.wav")]) == 2  # a clear error, not a traceback
+
+
+def test_training_is_seeded_and_reproducible():
+    from talkinghead.train.corpus import Corpus
+    from talkinghead.train.trainer import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    n = 900
+    weights = np.zeros((n, V.N_VISEMES), np.float16)
+    weights[np.arange(n), rng.integers(0, V.N_VISEMES, n)] = 1
+    corpus = Corpus((rng.standard_normal((n, 80)) - 15).astype(np.float16), weights, np.array([0, 400, 900]),
+                    np.zeros(2, np.int8))
+    cfg = TrainConfig(steps=4, batch=2, frames=12, warmup=2, log_every=2, val_every=4, threads=1)
+    runs = [train(corpus, corpus, V.load_table().shapes, cfg, TINY) for _ in range(2)]
+    (a, summary), (b, _) = runs
+    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+    assert [h["train_total"] for h in summary["history"]] == [h["train_total"] for h in runs[1][1]["history"]]
+    assert "val_total" in summary["final"] and np.isfinite(summary["final"]["val_total"])

@@ -30,9 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="do not print every frame")
 
 
-def predict(audio: np.ndarray, fps: float) -> np.ndarray:
+def predict(gen: torch.nn.Module, audio: np.ndarray, fps: float) -> np.ndarray:
     """``T×68×3`` canonical-frame motion φ_mg for 16 kHz audio."""
-    gen = load_motion_generator(device="cpu")
     with torch.inference_mode():
         disp = gen(audio_features(audio, fps=fps))[0].numpy()
     return np.asarray(geometry.canonical_face(), dtype=np.float32) + disp
@@ -59,8 +58,9 @@ def run(args: argparse.Namespace) -> int:
     audio = media.load_audio(args.audio, max_seconds=MAX_SECONDS)
     if len(audio) < media.SAMPLE_RATE // 10:
         raise InputError(f"{args.audio.name} is shorter than 0.1 s: use a longer recording.")
+    gen = load_motion_generator(device="cpu")
     t0 = time.perf_counter()
-    motion = predict(audio, args.fps)
+    motion = predict(gen, audio, args.fps)
     seconds = time.perf_counter() - t0
     opening = geometry.mouth_features(motion).opening
     duration = len(audio) / media.SAMPLE_RATE

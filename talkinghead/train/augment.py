@@ -3,7 +3,7 @@
 All in numpy/scipy, seeded by the caller's ``numpy.random.Generator``: speed/vocal-tract change
 (resampling: pitch, formants and tempo together), reverberation (synthetic room impulse
 responses), equalisation and band limits (microphones, phones), additive noise (white, pink,
-brown, hum), music-like backgrounds (chords, bass, drums), loudness and soft clipping, 8-bit
+brown, hum), breathy voice, music-like backgrounds (chords, bass, drums), loudness and soft clipping, 8-bit
 µ-law coding. Only :func:`change_speed` changes timing; it returns the factor so phoneme times
 can follow.
 """
@@ -151,6 +151,11 @@ def augment(x: np.ndarray, rng: np.random.Generator, *, strength: float = 1.0) -
         y = reverb(y, rng, rt60=rng.uniform(0.15, 0.9), wet=rng.uniform(0.2, 0.7))
     if rng.random() < 0.3 * p:
         y = mix_at_snr(y, music(rng, len(y)), rng.uniform(6, 25), voiced_rms)
+    if rng.random() < 0.3 * p:  # breathy voice: aspiration noise that follows the voice's envelope
+        env = signal.fftconvolve(np.abs(y), np.hanning(321) / 160.5, mode="same")
+        highpass = signal.butter(2, 1000, btype="highpass", fs=SR, output="sos")
+        hiss = signal.sosfilt(highpass, rng.standard_normal(len(y)))
+        y = (y + hiss * env * 10 ** (-rng.uniform(6, 20) / 20)).astype(np.float32)
     if rng.random() < 0.6 * p:
         colour = str(rng.choice(["white", "pink", "brown", "hum"], p=[0.35, 0.35, 0.2, 0.1]))
         y = mix_at_snr(y, coloured_noise(rng, len(y), colour), rng.uniform(8, 45), voiced_rms)

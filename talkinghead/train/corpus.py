@@ -9,6 +9,8 @@ Each item is made from a seed alone (reproducible, order-free, parallel):
   syllables), vibrato, dynamics and envelopes, sung by :func:`talkinghead.speech.sing`.
 * **background only**: music-like or noise-only audio, the mouth at rest throughout.
 
+Pauses sometimes hold an audible breath (mouth at rest).
+
 Targets are the coarticulated viseme weights (:func:`talkinghead.train.visemes.viseme_weights`)
 on the clean audio at the mel frame times, then the audio is augmented
 (:mod:`talkinghead.train.augment`) and turned into log-mel exactly as at inference.
@@ -25,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy import signal
 
 from talkinghead import speech
 from talkinghead.audio import DEFAULT_MEL, log_mel, mel_frame_count, normalise_level
@@ -58,7 +61,7 @@ class CorpusConfig:
 
     def key(self) -> str:
         fields = asdict(self)
-        fields["version"] = 5
+        fields["version"] = 7
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -201,6 +204,27 @@ def _fit_length(u: speech.Utterance, rng: np.random.Generator, cfg: CorpusConfig
     return speech.Utterance(audio, phones)
 
 
+def add_breaths(u: speech.Utterance, rng: np.random.Generator, probability: float = 0.4) -> speech.Utterance:
+    """Audible breaths (band-passed noise, 0.15–0.45 s, 15–32 dB under the voice) in some pauses
+    of at least 0.3 s; the phonemes stay silence, so the mouth stays at rest for them."""
+    audio = u.audio.copy()
+    voiced = audio[np.abs(audio) > 1e-4]
+    ref = float(np.sqrt(np.mean(voiced**2))) if len(voiced) else 0.05
+    for s, e, p in u.phonemes:
+        if p != speech.SILENCE or e - s < 0.3 or rng.random() > probability:
+            continue
+        dur = min(rng.uniform(0.15, 0.45), e - s - 0.1)
+        start = s + 0.05 + rng.uniform(0.0, max(0.0, e - s - 0.1 - dur))
+        n = int(dur * SR)
+        lo, hi = rng.uniform(200, 600), rng.uniform(1500, 4000)
+        sos = signal.butter(2, [lo, hi], btype="bandpass", fs=SR, output="sos")
+        noise = signal.sosfilt(sos, rng.standard_normal(n)) * np.hanning(n)
+        noise *= ref * 10 ** (-rng.uniform(15, 32) / 20) / (np.sqrt(np.mean(noise**2)) + 1e-12)
+        k = int(start * SR)
+        audio[k : k + n] += noise[: len(audio) - k].astype(np.float32)
+    return speech.Utterance(audio, u.phonemes)
+
+
 def make_item(cfg: CorpusConfig, index: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Item ``index`` → (log-mel T×80 float16, viseme weights T×N_VISEMES float16, kind)."""
     rng = np.random.default_rng([cfg.seed, index])
@@ -213,7 +237,7 @@ def make_item(cfg: CorpusConfig, index: int) -> tuple[np.ndarray, np.ndarray, in
     else:
         kind, u = 2, _background(rng)
     if kind != 2:
-        u = _fit_length(u, rng, cfg)
+        u = add_breaths(_fit_length(u, rng, cfg), rng)
         # vocal-tract / tempo change: resample, scale the phoneme times
         if rng.random() < 0.5:
             audio, f = aug.change_speed(u.audio, float(rng.uniform(0.88, 1.14)))

@@ -8,7 +8,10 @@ at the same times. Loss (L_mg):
 
 * position: L1 on the 68×3 displacement, points weighted (lips 1, jaw 0.5, the rest 0.1);
 * velocity: L1 on frame-to-frame differences, in units per 1/25 s so frame rates compare;
-* opening: L1 on the inner-lip gap (what lip sync is judged by — closures and openings).
+* opening: L1 on the inner-lip gap (what lip sync is judged by — closures and openings);
+* closure: the gap in excess of the target where the target is closed (silence, /m b p f v/).
+
+Training crops get two SpecAugment-style frequency masks (robustness to real voices/channels).
 
 Seeded: the same seed, corpus and thread count give the same weights.
 """
@@ -47,6 +50,8 @@ class TrainConfig:
     grad_clip: float = 1.0  # gradient-norm clip
     w_velocity: float = 1.0  # weight of the velocity term
     w_opening: float = 3.0  # weight of the inner-lip gap term
+    w_closure: float = 1.5  # weight of the closure term (opening above a closed target)
+    freq_masks: int = 2  # SpecAugment frequency masks per training crop
     threads: int = 1  # torch CPU threads (1: fastest per core on a shared machine)
     log_every: int = 50  # steps between log lines
     val_every: int = 250  # steps between validation passes
@@ -94,8 +99,9 @@ class Batcher:
         return rows
 
     def sample(self, batch: int, frames: int, fps: float, items: torch.Tensor | None = None,
-               starts: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(windows ``B×T×W×80``, target displacement ``B×T×68×3``)."""
+               starts: torch.Tensor | None = None, freq_masks: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(windows ``B×T×W×80``, target displacement ``B×T×68×3``). ``freq_masks`` bands of up to
+        8 mel channels per crop are replaced by the crop's mean (SpecAugment-style)."""
         if items is None:
             items = torch.randint(0, len(self.lengths), (batch,), generator=self.gen)
         dur = self.lengths[items].double() / self.rate  # s
@@ -109,6 +115,13 @@ class Batcher:
         offs = torch.arange(-self.context, self.context + 2)
         rows = self._rows(self.mel, items, lo.long()[..., None] + offs, self.silence)  # B×T×(W+1)×80
         windows = rows[..., :-1, :] * (1 - frac) + rows[..., 1:, :] * frac  # B×T×W×80
+        for _ in range(freq_masks):
+            width = torch.randint(0, 9, (batch,), generator=self.gen)
+            low = (torch.rand(batch, generator=self.gen) * (windows.shape[-1] - width)).long()
+            band = torch.arange(windows.shape[-1])
+            mask = (band[None] >= low[:, None]) & (band[None] < (low + width)[:, None])  # B×80
+            mean = windows.mean(dim=(1, 2), keepdim=True)  # B×1×1×80
+            windows = torch.where(mask[:, None, None, :], mean.mean(-1, keepdim=True), windows)
         w = self._rows(self.weights, items, lo.long()[..., None] + torch.arange(2), None)  # B×T×2×V
         w = w[..., 0, :] * (1 - frac[..., 0, :]) + w[..., 1, :] * frac[..., 0, :]
         target = (w @ self.shapes).reshape(batch, frames, N_POINTS, 3)
@@ -129,9 +142,12 @@ def losses(pred: torch.Tensor, target: torch.Tensor, fps: float, cfg: TrainConfi
     dv = (pred[:, 1:] - pred[:, :-1] - (target[:, 1:] - target[:, :-1])) * scale
     vel = (dv.abs() * pw).sum() / (pw.sum() * dv.shape[0] * dv.shape[1] * 3)
     can = torch.tensor(np.asarray(canonical_face()), dtype=pred.dtype)
-    gap = (inner_gap(can + pred) - inner_gap(can + target)).abs().mean()
-    total = pos + cfg.w_velocity * vel + cfg.w_opening * gap
-    return {"total": total, "position": pos, "velocity": vel, "opening": gap}
+    g_pred, g_target = inner_gap(can + pred), inner_gap(can + target)
+    gap = (g_pred - g_target).abs().mean()
+    closed = g_target < inner_gap(can) + 0.005  # rest, /m b p/, /f v/: the lips must meet
+    closure = ((g_pred - g_target).clamp(min=0) * closed).sum() / closed.sum().clamp(min=1)
+    total = pos + cfg.w_velocity * vel + cfg.w_opening * gap + cfg.w_closure * closure
+    return {"total": total, "position": pos, "velocity": vel, "opening": gap, "closure": closure}
 
 
 def fit_normalisation(gen: MotionGenerator, corpus: Corpus, shapes: np.ndarray, seed: int) -> None:
@@ -164,8 +180,19 @@ def evaluate(gen: MotionGenerator, batcher: Batcher, cfg: TrainConfig, n: int) -
 def train(
     corpus: Corpus, val: Corpus, shapes: np.ndarray, cfg: TrainConfig, model_cfg: MotionConfig = MotionConfig()
 ) -> tuple[MotionGenerator, dict]:
-    """Train a :class:`MotionGenerator`; returns it (eval mode) and a summary dict."""
+    """Train a :class:`MotionGenerator`; returns it (eval mode) and a summary dict. Runs on
+    ``cfg.threads`` CPU threads (the process's setting is restored afterwards)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
+    try:
+        return _train(corpus, val, shapes, cfg, model_cfg)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(
+    corpus: Corpus, val: Corpus, shapes: np.ndarray, cfg: TrainConfig, model_cfg: MotionConfig = MotionConfig()
+) -> tuple[MotionGenerator, dict]:
     torch.manual_seed(cfg.seed)
     gen = MotionGenerator(config=model_cfg)
     fit_normalisation(gen, corpus, shapes, cfg.seed)
@@ -183,7 +210,7 @@ def train(
     running: dict[str, float] = {}
     for step in range(cfg.steps):
         fps = float(cfg.fps_choices[int(torch.randint(len(cfg.fps_choices), (1,), generator=fps_gen))])
-        x, y = batcher.sample(cfg.batch, cfg.frames, fps)
+        x, y = batcher.sample(cfg.batch, cfg.frames, fps, freq_masks=cfg.freq_masks)
         for group in opt.param_groups:
             group["lr"] = _lr(step, cfg)
         parts = losses(gen(x), y, fps, cfg)

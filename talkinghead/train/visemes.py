@@ -21,7 +21,7 @@ Sustained vowels
     in 30 % of the open-jaw AA shape: singers drop the jaw on held notes, even on /u/ and /i/.
 
 Loudness
-    Vowel shapes are scaled by ``a(t) = clip(1 + β·(L(t) − L_ref)/10 dB)`` with ``L(t)`` the
+    Vowel shapes are scaled by ``a(t) = clip(1 + β·(L(t) − L_ref)/10 dB, 0.4, 1.5)``, β = 0.8, with ``L(t)`` the
     60 ms loudness of the clean synthetic audio and ``L_ref`` the utterance's median vowel
     loudness: louder (stressed, sung forte) vowels open the mouth more, quiet ones less.
 """
@@ -60,21 +60,21 @@ N_VISEMES = len(VISEMES)
 
 # Dominance (α, τ_anticipation s, τ_carry-over s) per class.
 DOMINANCE: dict[str, tuple[float, float, float]] = {
-    "rest": (1.5, 0.025, 0.025),
+    "rest": (3.0, 0.025, 0.025),
     "PBM": (25.0, 0.020, 0.015),
     "FV": (6.0, 0.025, 0.020),
     "TH": (1.0, 0.030, 0.020),
     "TDNL": (0.35, 0.030, 0.020),
     "SZ": (0.8, 0.030, 0.020),
-    "SH": (1.5, 0.050, 0.030),
+    "SH": (1.5, 0.040, 0.030),
     "KG": (0.2, 0.030, 0.020),
-    "R": (0.8, 0.050, 0.030),
-    "UW": (1.5, 0.060, 0.035),
-    "AA": (1.0, 0.045, 0.035),
-    "EH": (1.0, 0.045, 0.035),
-    "IY": (1.0, 0.045, 0.035),
-    "OW": (1.2, 0.055, 0.035),
-    "ER": (1.0, 0.045, 0.035),
+    "R": (0.8, 0.040, 0.030),
+    "UW": (1.5, 0.050, 0.035),
+    "AA": (1.0, 0.035, 0.035),
+    "EH": (1.0, 0.035, 0.035),
+    "IY": (1.0, 0.035, 0.035),
+    "OW": (1.2, 0.045, 0.035),
+    "ER": (1.0, 0.035, 0.035),
 }
 VOWEL_CLASSES = frozenset({"UW", "AA", "EH", "IY", "OW", "ER"})
 
@@ -211,7 +211,7 @@ def viseme_weights(
     times: np.ndarray,
     *,
     loudness: np.ndarray | None = None,
-    loudness_gain: float = 0.5,
+    loudness_gain: float = 0.8,
     smooth_s: float = 0.012,
     sustain_open: float = SUSTAIN_OPEN,
 ) -> np.ndarray:
