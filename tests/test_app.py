@@ -411,8 +411,7 @@ def test_silent_audio_is_refused_and_leaves_nothing_behind(app: App, client, inp
     before = len(app.workdirs)
     msg = app_error(lambda: client.predict(*generate_args(inputs, audio="silent_audio"), api_name="/generate"))
     assert "the audio is silent" in msg and "upload a speech or song recording" in msg
-    assert len(app.workdirs) == before + 1
-    assert not app.workdirs[-1].exists()
+    assert len(app.workdirs) == before  # refused before the pipeline's slow stages start
     assert not list(app.temp_dir.glob("talkinghead-*"))
 
 

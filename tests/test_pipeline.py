@@ -42,7 +42,12 @@ def test_generate_writes_a_playable_video_matching_the_audio(pipeline, inputs, t
     portrait, audio, style = inputs
     stages = []
     res = pipeline.generate(
-        portrait, audio, style, RequestOptions(steps=10, seed=1), workdir=tmp_path, progress=lambda s, f: stages.append(s)
+        portrait,
+        audio,
+        style,
+        RequestOptions(steps=10, seed=1),
+        workdir=tmp_path,
+        progress=lambda s, f: stages.append(s),
     )
     info = _streams(res.video_path)
     assert "h264" in info and "yuv420p" in info and "aac" in info

@@ -26,6 +26,7 @@ from safetensors.torch import save_file
 from talkinghead import weights as W
 from talkinghead.cli import main
 
+REPO_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
@@ -182,9 +183,13 @@ def test_local_file_found(env):
 
 def test_motion_generator_resolves_from_weights_root(env):
     dest = env.local / "motion_generator.safetensors"
-    write_safetensors(dest, tiny_tensors())
+    shutil.copy(REPO_WEIGHTS / "motion_generator.safetensors", dest)  # the shipped file, sha256 registered
     assert W.resolve("motion_generator") == dest
     assert W.available("motion_generator")
+    write_safetensors(dest, tiny_tensors())  # another file under the same name is refused
+    W.clear_hash_cache()
+    with pytest.raises(W.WeightsCorrupt, match="motion_generator"):
+        W.resolve("motion_generator")
 
 
 def test_explicit_local_dir_overrides_env(env, tmp_path):
