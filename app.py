@@ -128,18 +128,21 @@ def _status(renderer: str, warnings: list[str], extra: str = "") -> str:
 # -- the app ------------------------------------------------------------------------------------
 
 
-class PortraitImage(gr.Image):
-    """A ``gr.Image`` that hands an unreadable upload to the handler, which says what is wrong
-    (instead of Gradio's generic "could not preprocess" error)."""
+def portrait_input(**kwargs: Any) -> gr.Image:
+    """A ``gr.Image`` (file path) that hands an unreadable upload to the handler, which says what is
+    wrong, instead of Gradio's generic "could not preprocess" error. (An instance override rather
+    than a subclass: Gradio writes a ``.pyi`` stub beside the module of every component subclass.)"""
+    image = gr.Image(type="filepath", sources=["upload"], **kwargs)
+    strict = image.preprocess
 
-    def get_block_name(self) -> str:
-        return "image"
-
-    def preprocess(self, payload):
+    def lenient(payload):
         try:
-            return super().preprocess(payload)
+            return strict(payload)
         except (OSError, SyntaxError, ValueError):
             return str(payload.path) if payload is not None and payload.path else None
+
+    image.preprocess = lenient
+    return image
 
 
 def _user_error(exc: Exception) -> gr.Error:
@@ -263,7 +266,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
         gr.Markdown(f"**Active renderer:** `{pipeline.renderer.name}` — {pipeline.renderer_reason}", elem_id="banner")
         with gr.Tab("Generate"):
             with gr.Row():
-                portrait = PortraitImage(label="Portrait", type="filepath", sources=["upload"], height=300)
+                portrait = portrait_input(label="Portrait", height=300)
                 audio = gr.Audio(label="Audio (speech or singing)", type="filepath", sources=["upload", "microphone"])
                 style = gr.Video(label="Style clip", sources=["upload"], height=300)
             with gr.Accordion("Settings", open=False):
@@ -316,7 +319,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                 "One portrait and one audio clip, up to three style clips (e.g. ballad / rap / opera) side by side."
             )
             with gr.Row():
-                c_portrait = PortraitImage(label="Portrait", type="filepath", sources=["upload"], height=240)
+                c_portrait = portrait_input(label="Portrait", height=240)
                 c_audio = gr.Audio(label="Audio", type="filepath", sources=["upload", "microphone"])
             with gr.Row():
                 c_styles = [gr.Video(label=f"Style clip {k}", sources=["upload"], height=200) for k in "ABC"]
