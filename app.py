@@ -56,7 +56,7 @@ def _gpu(duration: Callable[..., int]) -> Callable[[Callable], Callable]:
 
 def _gpu_seconds(*args: Any, **kwargs: Any) -> int:
     """GPU time to reserve: grows with the audio length and the transfer steps (capped)."""
-    steps = int(kwargs.get("steps") or (args[6] if len(args) > 6 else 40))
+    steps = int(kwargs.get("steps") or (args[6] if len(args) > 6 else 30))
     return int(min(300, 60 + steps))
 
 
@@ -277,7 +277,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                     head_motion = gr.Slider(0, 1.5, value=1.0, step=0.1, label="Head motion")
                     blinks = gr.Checkbox(value=True, label="Blinks")
                 with gr.Row():
-                    steps = gr.Slider(0, 200, value=40, step=10, label="Style-transfer steps")
+                    steps = gr.Slider(0, 200, value=30, step=10, label="Style-transfer steps")
                     fps = gr.Dropdown([25, 30], value=25, label="fps")
                     size = gr.Dropdown([256, 384, 512, 768], value=512, label="Output size (px)")
                     renderer = gr.Dropdown(renderers, value=renderers[0], label="Renderer")

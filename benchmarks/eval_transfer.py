@@ -48,7 +48,7 @@ def main() -> int:
     parser.add_argument("clips", nargs="*", help="style clips (default: every clip in ../shared/media/style_clips)")
     parser.add_argument("--audio", default=str(REPO / "examples/speech_en.wav"))
     parser.add_argument("--fps", type=int, default=25)
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="also write the rows as JSON")
     args = parser.parse_args()

@@ -54,7 +54,7 @@ class RequestOptions:
     strength: float = 1.0  # style strength: 0 = no transfer, 1 = paper, >1 = exaggerated
     head_motion: float = 1.0  # 0 = still head, 1 = the clip's head motion
     blinks: bool = True  # blink with the clip's blink statistics
-    steps: int = 40  # style-transfer fine-tuning steps
+    steps: int = 30  # style-transfer fine-tuning steps
     seed: int = 0
     output_size: int = 512  # longest side of the output video, pixels
     side_by_side: bool = True  # also write style clip | result
@@ -169,6 +169,8 @@ class Pipeline:
         if "warp" not in self.renderers:
             self.renderers["warp"] = select_renderer("warp", device=self.device)[0]
         self.motion_generator = load_motion_generator(device="cpu")
+        # Import-time work of torch.optim (≈1 s) happens here, at start-up, not in the first request.
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         log.info("pipeline ready: renderer=%s (%s), device=%s", self.renderer.name, self.renderer_reason, self.device)
 
     # -- inputs -------------------------------------------------------------------------------

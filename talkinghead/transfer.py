@@ -50,7 +50,7 @@ from talkinghead import geometry
 class TransferConfig:
     """Test-time style transfer settings (one request)."""
 
-    steps: int = 40  # generator-copy updates
+    steps: int = 30  # generator-copy updates
     critic_steps: int = 2  # updates of f per generator update (WGAN-GP's n_critic)
     lr: float = 1e-3  # Adam learning rate of the generator copy
     critic_lr: float = 1e-3  # Adam learning rate of f
@@ -183,28 +183,30 @@ def transfer_style(
     for p in gen.parameters():
         p.requires_grad_(False)
     features = features.to(device)
+    # Everything before the re-weighted layers is computed once (when the generator splits into
+    # encode/decode); only its style parameters move.
+    encode = getattr(gen, "encode", None)
+    decode = getattr(gen, "decode", None)
+    cached = None
     with torch.no_grad():
-        phi0 = canonical + gen(features)[0]  # T×68×3, φ_mg⁰
+        if callable(encode) and callable(decode):
+            cached = encode(features)
+
+    def forward() -> torch.Tensor:
+        disp = decode(cached) if cached is not None else gen(features)
+        return canonical + disp[0]  # T×68×3
+
+    with torch.no_grad():
+        phi0 = forward()  # T×68×3, φ_mg⁰
     t = phi0.shape[0]
     result = TransferResult(styled=phi0.cpu().numpy(), unstyled=phi0.cpu().numpy())
     if config.strength == 0.0 or config.steps == 0:
         result.seconds = time.perf_counter() - start
         return result
 
-    # Generator copy: only its style parameters move. Encoder features are cached if it offers it.
     params = _style_parameters(gen)
     for p in params:
         p.requires_grad_(True)
-    encode = getattr(gen, "encode", None)
-    decode = getattr(gen, "decode", None)
-    cached = None
-    if callable(encode) and callable(decode):
-        with torch.no_grad():
-            cached = encode(features)
-
-    def forward() -> torch.Tensor:
-        disp = decode(cached) if cached is not None else gen(features)
-        return canonical + disp[0]  # T×68×3
 
     g = torch.Generator(device="cpu").manual_seed(config.seed)
     f = StyleTransferNetwork()

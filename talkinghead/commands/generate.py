@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--strength", type=float, default=1.0, help="style strength: 0 none, 1 paper, >1 exaggerated")
     parser.add_argument("--head-motion", type=float, default=1.0, help="0 still head, 1 the clip's head motion")
-    parser.add_argument("--steps", type=int, default=40, help="style-transfer fine-tuning steps")
+    parser.add_argument("--steps", type=int, default=30, help="style-transfer fine-tuning steps")
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--size", type=int, default=512, help="longest side of the output video")
     parser.add_argument("--no-blinks", action="store_true")
