@@ -113,3 +113,19 @@ def test_progress_bar_prints_stages(capsys):
     bar("rendering", 0.5)
     bar.close()
     assert "50.0% rendering" in capsys.readouterr().err
+
+
+def test_generate_command_writes_video_and_json(inputs, tmp_path, capsys):
+    from talkinghead.cli import main
+
+    portrait, audio, style = inputs
+    out = tmp_path / "out.mp4"
+    argv = ["generate", "--portrait", str(portrait), "--audio", str(audio), "--style", str(style)]
+    rc = main([*argv, "-o", str(out), "--renderer", "warp", "--device", "cpu", "--steps", "5"])
+    assert rc == 0 and out.exists()
+    summary = json.loads(out.with_suffix(".json").read_text())
+    assert summary["renderer"] == "warp" and [r["label"] for r in summary["references"]] == ["None", "M", "R", "O"]
+    assert abs(media.video_duration(out) - 2.5) <= 1 / 25 + 1e-6
+    printed = capsys.readouterr().out
+    assert "SLD:" in printed and "wrote" in printed
+    assert main([*argv, "-o", str(out), "--strength", "-1"]) == 2  # a bad option is a message, not a traceback
