@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from talkinghead import geometry as G
+from talkinghead.face.plausibility import MIRROR_68
 from talkinghead.train import visemes as V
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,7 @@ NEIGHBOURS = 25
 REST_PERCENTILE = 15.0
 MOVING_POINTS = G.JAW + G.OUTER_LIPS + G.INNER_LIPS
 
-# iBUG-68 left–right mirror permutation.
-MIRROR = np.array(
-    list(range(16, -1, -1))  # jaw
-    + list(range(26, 16, -1))  # brows
-    + [27, 28, 29, 30, 35, 34, 33, 32, 31]  # nose
-    + [45, 44, 43, 42, 47, 46, 39, 38, 37, 36, 41, 40]  # eyes
-    + [54, 53, 52, 51, 50, 49, 48, 59, 58, 57, 56, 55]  # outer lips
-    + [64, 63, 62, 61, 60, 67, 66, 65]  # inner lips
-)
+MIRROR = MIRROR_68  # iBUG-68 left–right mirror permutation
 
 
 def symmetrise(d: np.ndarray) -> np.ndarray:
