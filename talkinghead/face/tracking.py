@@ -83,13 +83,22 @@ def _savgol(x: np.ndarray, window: int) -> np.ndarray:
     return savgol_filter(x, window, POLYORDER, axis=0, mode="interp")
 
 
-def _fill(values: np.ndarray, found: np.ndarray) -> np.ndarray:
-    """Linear interpolation along axis 0 over the frames not found; held at the edges."""
+def fill_gaps(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Linear interpolation in time over rows where ``mask`` is False (edges: nearest kept row).
+
+    ``values`` is ``T×...``; at least one row must be kept.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.all():
+        return values.copy()
+    if not mask.any():
+        raise ValueError("fill_gaps needs at least one kept row")
     t = np.arange(len(values))
     flat = values.reshape(len(values), -1)
     out = np.empty_like(flat)
-    for k in range(flat.shape[1]):
-        out[:, k] = np.interp(t, t[found], flat[found, k])
+    for j in range(flat.shape[1]):
+        out[:, j] = np.interp(t, t[mask], flat[mask, j])
     return out.reshape(values.shape)
 
 
@@ -112,7 +121,7 @@ def smooth_track(points: np.ndarray, found: np.ndarray, fps: float) -> np.ndarra
         prev = q
         quats[t], trans[t], log_scale[t] = q, pose.translation, np.log(pose.scale)
         canon[t] = pose.invert(points[t])
-    quats, trans, log_scale, canon = (_fill(a, found) for a in (quats, trans, log_scale, canon))
+    quats, trans, log_scale, canon = (fill_gaps(a, found) for a in (quats, trans, log_scale, canon))
 
     slow, fast = _odd_window(SLOW_WINDOW_S, fps, n), _odd_window(FAST_WINDOW_S, fps, n)
     quats = _savgol(quats, slow)

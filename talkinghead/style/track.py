@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from talkinghead import geometry
+from talkinghead.face.tracking import fill_gaps
 from talkinghead.style.config import StyleConfig
 
 
@@ -42,25 +43,6 @@ class StyleTrack:
     @property
     def duration(self) -> float:
         return len(self.times) / self.fps
-
-
-def fill_gaps(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Linear interpolation in time over rows where ``mask`` is False (edges: nearest kept row).
-
-    ``values`` is ``T×...``; at least one row must be kept.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    mask = np.asarray(mask, dtype=bool)
-    if mask.all():
-        return values.copy()
-    if not mask.any():
-        raise ValueError("fill_gaps needs at least one kept row")
-    t = np.arange(len(values))
-    flat = values.reshape(len(values), -1)
-    out = np.empty_like(flat)
-    for j in range(flat.shape[1]):
-        out[:, j] = np.interp(t, t[mask], flat[mask, j])
-    return out.reshape(values.shape)
 
 
 def nearest_kept(mask: np.ndarray) -> np.ndarray:
