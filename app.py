@@ -56,7 +56,7 @@ def _gpu(duration: Callable[..., int]) -> Callable[[Callable], Callable]:
 
 def _gpu_seconds(*args: Any, **kwargs: Any) -> int:
     """GPU time to reserve: grows with the audio length and the transfer steps (capped)."""
-    steps = int(kwargs.get("steps") or (args[6] if len(args) > 6 else 30))
+    steps = int(kwargs.get("steps") or (args[6] if len(args) > 6 else RequestOptions.steps))
     return int(min(300, 60 + steps))
 
 
@@ -77,12 +77,15 @@ def isp_gallery(preview: StylePreview | GenerationResult) -> list[tuple[np.ndarr
 
 
 def metrics_table(result: GenerationResult) -> list[list[Any]]:
+    """SLD / SLV / SMD against the style clip before and after the transfer: on the expression
+    alone, then as the video moves (still head before, the clip's head motion after)."""
     rows = []
-    for name in ("SLD", "SLV", "SMD"):
-        before = result.metrics["before"][name]
-        after = result.metrics["after"][name]
-        change = (after - before) / before * 100 if before else 0.0
-        rows.append([name, round(before, 4), round(after, 4), f"{change:+.1f} %"])
+    for suffix, label in (("", ""), ("_with_head", " + head motion")):
+        for name in ("SLD", "SLV", "SMD"):
+            before = result.metrics["before" + suffix][name]
+            after = result.metrics["after" + suffix][name]
+            change = (after - before) / before * 100 if before else 0.0
+            rows.append([name + label, round(before, 4), round(after, 4), f"{change:+.1f} %"])
     return rows
 
 
@@ -277,7 +280,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                     head_motion = gr.Slider(0, 1.5, value=1.0, step=0.1, label="Head motion")
                     blinks = gr.Checkbox(value=True, label="Blinks")
                 with gr.Row():
-                    steps = gr.Slider(0, 200, value=30, step=10, label="Style-transfer steps")
+                    steps = gr.Slider(0, 200, value=RequestOptions.steps, step=10, label="Style-transfer steps")
                     fps = gr.Dropdown([25, 30], value=25, label="fps")
                     size = gr.Dropdown([256, 384, 512, 768], value=512, label="Output size (px)")
                     renderer = gr.Dropdown(renderers, value=renderers[0], label="Renderer")

@@ -25,6 +25,7 @@ from talkinghead.references import StyleAnalysis, StyleConfig, StyleReference, a
 from talkinghead.render import FrameTargets, Renderer, SourceFace
 from talkinghead.render.probe import close_mouth
 from talkinghead.render.select import select_renderer
+from talkinghead.style.pose import PoseTrack
 from talkinghead.transfer import TransferConfig, TransferResult, transfer_style
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class RequestOptions:
     strength: float = 1.0  # style strength: 0 = no transfer, 1 = paper, >1 = exaggerated
     head_motion: float = 1.0  # 0 = still head, 1 = the clip's head motion
     blinks: bool = True  # blink with the clip's blink statistics
-    steps: int = 30  # style-transfer fine-tuning steps
+    steps: int = TransferConfig.steps  # style-transfer fine-tuning steps
     seed: int = 0
     output_size: int = 512  # longest side of the output video, pixels
     side_by_side: bool = True  # also write style clip | result
@@ -102,7 +103,10 @@ class GenerationResult:
     eye_open: np.ndarray  # T blink schedule
     video_path: Path  # H.264 + AAC mp4, the portrait talking
     side_by_side_path: Path | None  # style clip | result
-    metrics: dict[str, dict[str, float]]  # "before"/"after": SLD, SLV, SMD (vs φ_s); "lipsync": ...
+    # SLD, SLV, SMD against the style clip: "before"/"after" the transfer on the pose-free motion
+    # (φ_mg⁰ / styled φ vs φ_s); "before_with_head"/"after_with_head" as the video moves (still
+    # head / the request's head motion, vs φ_s with the clip's own head motion).
+    metrics: dict[str, dict[str, float]]
     timings: dict[str, float]  # seconds per stage
     renderer: str
     fps: int
@@ -143,6 +147,19 @@ def style_metrics(generated: np.ndarray, style: np.ndarray) -> dict[str, float]:
     """The paper's SLD, SLV, SMD (§5.4.1, eq. 10) of canonical-frame motion against the style motion."""
     scores = metrics.style_scores(generated * METRIC_SCALE, style * METRIC_SCALE)
     return {name.upper(): float(scores[name]) for name in ("sld", "slv", "smd")}
+
+
+def with_head_motion(phi: np.ndarray, track: PoseTrack | None) -> np.ndarray:
+    """``T×68×3`` canonical motion seen with head motion: ``s_t·φ_t·R_tᵀ`` for the track's delta
+    rotations and scales (its translation is left out: every style metric removes it). ``None``
+    is a still head. The paper's SLD scores "mouth, eyes, head pose shapes" (§5.4.1) together."""
+    phi = np.asarray(phi, dtype=np.float64)
+    if track is None:
+        return phi
+    if len(track) != len(phi):
+        raise ValueError(f"pose track has {len(track)} frames, motion {len(phi)}")
+    scale = np.exp(track.delta_log_scale)[:, None, None]
+    return scale * np.einsum("tpj,tij->tpi", phi, track.rotations())
 
 
 def _resolve_device(name: str) -> torch.device:
@@ -279,9 +296,8 @@ class Pipeline:
         )
         timings["style_transfer"] = time.perf_counter() - t0
 
-        rotations, translations, scales = pre.style.pose_track(
-            n_frames, fps, strength=options.head_motion, seed=options.seed
-        ).apply(pre.source.pose)
+        head = pre.style.pose_track(n_frames, fps, strength=options.head_motion, seed=options.seed)
+        rotations, translations, scales = head.apply(pre.source.pose)
         eye_open = pre.style.blink_schedule(n_frames, fps, seed=options.seed, enabled=options.blinks)
         # The motion's expression, relative to the canonical face, on the portrait's own shape (eq. 2);
         # the portrait's lips are closed first so a photo with parted lips still closes in silences.
@@ -313,7 +329,13 @@ class Pipeline:
 
         t0 = time.perf_counter()
         report("metrics", 0.97)
-        scores = {"before": style_metrics(result.unstyled, phi_s), "after": style_metrics(result.styled, phi_s)}
+        style_with_head = with_head_motion(phi_s, pre.style.pose_track(len(phi_s), fps))
+        scores = {
+            "before": style_metrics(result.unstyled, phi_s),
+            "after": style_metrics(result.styled, phi_s),
+            "before_with_head": style_metrics(result.unstyled, style_with_head),
+            "after_with_head": style_metrics(with_head_motion(result.styled, head), style_with_head),
+        }
         timings["metrics"] = time.perf_counter() - t0
         report("done", 1.0)
         return GenerationResult(

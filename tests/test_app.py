@@ -305,15 +305,16 @@ def test_generate_returns_video_metrics_and_report(generated: Generated):
 
     rows = {row[0]: row for row in generated.table["data"]}
     assert generated.table["headers"] == ["metric", "before", "after", "change"]
-    assert set(rows) == {"SLD", "SLV", "SMD"}
+    assert set(rows) == {f"{m}{s}" for m in ("SLD", "SLV", "SMD") for s in ("", " + head motion")}
     report = generated.report
     assert report["renderer"] == "warp" and report["fps"] == FPS
     assert abs(report["frames"] - n_frames) <= 1
     assert [r["label"] for r in report["references"]] == list(LABELS)
-    for name, row in rows.items():
+    for label, row in rows.items():
+        name, suffix = label[:3], "_with_head" if label.endswith("head motion") else ""
         for when, value in (("before", row[1]), ("after", row[2])):
             assert math.isfinite(value) and value >= 0
-            assert value == pytest.approx(report["metrics"][when][name], abs=1e-4)
+            assert value == pytest.approx(report["metrics"][when + suffix][name], abs=1e-4)
         assert row[3].endswith("%")
     assert "`warp`" in generated.status and "style_transfer" in generated.status
 

@@ -56,7 +56,8 @@ def test_generate_writes_a_playable_video_matching_the_audio(pipeline, inputs, t
     assert len(res.phi_styled) == len(res.phi_mg) == round(2.5 * res.fps)
     assert [r.label for r in res.references] == ["None", "M", "R", "O"]
     assert len(res.isps) == 4 and all(i.shape == (512, 512, 3) and i.dtype == np.uint8 for i in res.isps)
-    assert set(res.metrics) == {"before", "after"} and set(res.metrics["after"]) == {"SLD", "SLV", "SMD"}
+    assert set(res.metrics) == {"before", "after", "before_with_head", "after_with_head"}
+    assert all(set(m) == {"SLD", "SLV", "SMD"} for m in res.metrics.values())
     assert res.side_by_side_path is not None and res.side_by_side_path.exists()
     assert {"style references", "style transfer", "rendering", "done"} <= set(stages)
     assert json.loads(json.dumps(res.summary()))["frames"] == len(res.phi_styled)
@@ -106,6 +107,40 @@ def test_long_audio_is_trimmed_with_a_warning(pipeline, inputs, examples_dir, tm
 def test_bad_options_say_what_is_wrong(kwargs, message):
     with pytest.raises(InputError, match=message):
         RequestOptions(**kwargs)
+
+
+def test_with_head_motion_rotates_and_scales_each_frame():
+    from talkinghead import geometry
+    from talkinghead.pipeline import with_head_motion
+    from talkinghead.style.pose import PoseTrack
+
+    phi = np.repeat(geometry.canonical_face()[None], 3, 0)
+    track = PoseTrack(
+        delta_angles=np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 90.0], [0.0, 0.0, 0.0]]),
+        delta_translation=np.zeros((3, 3)),
+        delta_log_scale=np.log([1.0, 1.0, 2.0]),
+        fps=25.0,
+    )
+    out = with_head_motion(phi, track)
+    np.testing.assert_allclose(out[0], phi[0], atol=1e-12)
+    # roll +90°: (x, y) → (−y, x), the face turned a quarter clockwise on screen
+    np.testing.assert_allclose(out[1][:, 0], -phi[1][:, 1], atol=1e-12)
+    np.testing.assert_allclose(out[1][:, 1], phi[1][:, 0], atol=1e-12)
+    np.testing.assert_allclose(out[2], 2.0 * phi[2], atol=1e-12)
+    np.testing.assert_array_equal(with_head_motion(phi, None), phi)
+    with pytest.raises(ValueError, match="frames"):
+        with_head_motion(phi[:2], track)
+
+
+def test_generate_command_states_the_default_steps():
+    import argparse
+
+    from talkinghead.commands.generate import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    (steps,) = [a for a in parser._actions if a.dest == "steps"]
+    assert f"default {RequestOptions.steps}" in steps.help
 
 
 def test_progress_bar_prints_stages(capsys):

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--strength", type=float, default=1.0, help="style strength: 0 none, 1 paper, >1 exaggerated")
     parser.add_argument("--head-motion", type=float, default=1.0, help="0 still head, 1 the clip's head motion")
-    parser.add_argument("--steps", type=int, default=30, help="style-transfer fine-tuning steps")
+    parser.add_argument("--steps", type=int, default=None, help="style-transfer fine-tuning steps (default 40)")
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--size", type=int, default=512, help="longest side of the output video")
     parser.add_argument("--no-blinks", action="store_true")
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         strength=args.strength,
         head_motion=args.head_motion,
         blinks=not args.no_blinks,
-        steps=args.steps,
+        steps=RequestOptions.steps if args.steps is None else args.steps,
         seed=args.seed,
         output_size=args.size,
         side_by_side=args.side_by_side,
@@ -93,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  {ref['label']:>4}: frame {ref['frame_index']:4d}  t={ref['time']:6.2f}s  score {ref['score']:.3f}{flag}"
         )
-    for name in ("SLD", "SLV", "SMD"):
-        b, a = result.metrics["before"][name], result.metrics["after"][name]
-        print(f"  {name}: {b:.4f} → {a:.4f}")
+    for suffix, label in (("", ""), ("_with_head", " + head motion")):
+        for name in ("SLD", "SLV", "SMD"):
+            b, a = result.metrics["before" + suffix][name], result.metrics["after" + suffix][name]
+            print(f"  {name}{label}: {b:.4f} → {a:.4f}")
     print("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
     for w in result.warnings:
         print(f"warning: {w}")
