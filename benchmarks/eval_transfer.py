@@ -31,8 +31,19 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_CLIPS = REPO.parent / "shared" / "media" / "style_clips"
 
 
-def lipsync(phi: np.ndarray, wav: np.ndarray, fps: int) -> dict[str, float]:
-    """Lip-sync measures of T×68×3 motion against the audio it was made from."""
+def closed_level(phi: np.ndarray) -> float:
+    """Mouth opening under which ``phi`` counts as closed: 10 % of its range above its minimum."""
+    from talkinghead import geometry
+
+    opening = geometry.mouth_features(phi).opening
+    return float(opening.min() + 0.1 * (opening.max() - opening.min()))
+
+
+def lipsync(phi: np.ndarray, wav: np.ndarray, fps: int, closed: float) -> dict[str, float]:
+    """Lip-sync measures of T×68×3 motion against the audio it was made from; ``closed`` is the
+    opening (inter-ocular units) under which the mouth counts as shut — pass the *un-styled*
+    motion's :func:`closed_level` for both motions, so a mouth the transfer holds open in
+    silences counts as open."""
     from talkinghead import geometry, media, metrics
 
     opening = geometry.mouth_features(phi).opening
@@ -41,7 +52,6 @@ def lipsync(phi: np.ndarray, wav: np.ndarray, fps: int) -> dict[str, float]:
     rms = np.array([np.sqrt(np.mean(wav[int(i * hop) : int((i + 1) * hop)] ** 2) + 1e-12) for i in range(n)])
     db = 20 * np.log10(rms / rms.max())
     silent = db < -35.0  # 35 dB under the loudest frame
-    closed = opening.min() + 0.1 * (opening.max() - opening.min())  # "closed": under 10 % of its range
     out = {"corr": metrics.mouth_opening_energy_correlation(opening, rms, fps)}
     try:
         out["closed_in_silence"] = metrics.silence_closure_rate(
@@ -101,8 +111,8 @@ def main() -> int:
                     ),
                     "same_person": style_metrics(style_posed[half:], style_posed[:half]),
                 },
-                "lipsync_before": lipsync(res.unstyled, wav, args.fps),
-                "lipsync_after": lipsync(res.styled, wav, args.fps),
+                "lipsync_before": lipsync(res.unstyled, wav, args.fps, closed_level(res.unstyled)),
+                "lipsync_after": lipsync(res.styled, wav, args.fps, closed_level(res.unstyled)),
                 "transfer_s": round(seconds, 2),
             }
         )

@@ -126,6 +126,8 @@ def test_transfer_moves_motion_toward_style_and_keeps_timing():
     open_after = geometry.mouth_features(res.styled).opening
     assert np.corrcoef(open_before, open_after)[0, 1] > 0.9  # lip-sync timing kept
     assert open_after.max() > open_before.max()  # larger amplitude, as in the style
+    # the silence of the input (frames 40–59) stays as closed as before the transfer
+    assert open_after[40:60].max() <= open_before[40:60].max() + 1e-3
     assert np.isfinite(res.styled).all() and len(res.losses) == 60
 
 
