@@ -38,15 +38,15 @@ Choices the paper leaves open, made here:
   module provides it, else all parameters) — the audio encoder's features are computed once,
   which keeps the transfer within a few seconds on a CPU.
 * **Two step sizes.** The output layer's biases are the motion's mean shape, where a style
-  differs most (a wider resting smile, a lower resting jaw); its weights scale and shape the motion
-  through the recurrent state, 2×96 units of order one, so one Adam step on a weight row moves a
-  landmark ~100× further than the same step on its bias. The biases take steps of 5·10⁻², the
+  differs most (a wider resting smile, a lower resting jaw); its weights scale and shape the
+  motion through the recurrent state, 2×96 units of order one, so one Adam step on a weight row
+  moves a landmark ~100× further than the same step on its bias. The biases take steps of 5·10⁻², the
   weights of 5·10⁻⁴, both decaying linearly to zero over the steps: with one step size for both,
   40 steps closed only half of the mean-shape gap (on the nine evaluation clips, before the
   closure term below was tightened: SLD −14 %, SMD −13 % instead of −17 %, −17 %) and a larger
-  one made the amplitude drift; without the decay
-  the biases end wherever the last noisy critic step left them (a style that differs mostly in
-  amplitude then came out further from the style than before).
+  one made the amplitude drift; without the decay the biases end wherever the last noisy critic
+  step left them (a style that differs mostly in amplitude then came out further from the style
+  than before).
 * **Balance.** In f's units L_sc stays in the hundreds while L_mg's timing term is below one, so
   at λ_mg = 1 the timing is held mainly by *which* weights move (above); L_mg's closure term is
   weighted as a near-hard constraint (``CLOSURE_WEIGHT``), so the style can widen and deepen the
