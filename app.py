@@ -80,12 +80,9 @@ def metrics_table(result: GenerationResult) -> list[list[Any]]:
     """SLD / SLV / SMD against the style clip before and after the transfer: on the expression
     alone, then as the video moves (still head before, the clip's head motion after)."""
     rows = []
-    for suffix, label in (("", ""), ("_with_head", " + head motion")):
-        for name in ("SLD", "SLV", "SMD"):
-            before = result.metrics["before" + suffix][name]
-            after = result.metrics["after" + suffix][name]
-            change = (after - before) / before * 100 if before else 0.0
-            rows.append([name + label, round(before, 4), round(after, 4), f"{change:+.1f} %"])
+    for label, before, after in result.metric_rows():
+        change = (after - before) / before * 100 if before else 0.0
+        rows.append([label, round(before, 4), round(after, 4), f"{change:+.1f} %"])
     return rows
 
 

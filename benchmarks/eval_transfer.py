@@ -32,11 +32,10 @@ SHARED_CLIPS = REPO.parent / "shared" / "media" / "style_clips"
 
 
 def closed_level(phi: np.ndarray) -> float:
-    """Mouth opening under which ``phi`` counts as closed: 10 % of its range above its minimum."""
-    from talkinghead import geometry
+    """Mouth opening under which ``phi`` counts as closed (the transfer's own definition)."""
+    from talkinghead import geometry, transfer
 
-    opening = geometry.mouth_features(phi).opening
-    return float(opening.min() + 0.1 * (opening.max() - opening.min()))
+    return transfer.closed_level(geometry.mouth_features(phi).opening)
 
 
 def lipsync(phi: np.ndarray, wav: np.ndarray, fps: int, closed: float) -> dict[str, float]:

@@ -113,6 +113,14 @@ class GenerationResult:
     warnings: list[str] = field(default_factory=list)
     transfer: TransferResult | None = None
 
+    def metric_rows(self) -> list[tuple[str, float, float]]:
+        """``(label, before, after)`` for SLD, SLV, SMD on the expression, then with head motion."""
+        return [
+            (name + label, self.metrics["before" + suffix][name], self.metrics["after" + suffix][name])
+            for suffix, label in (("", ""), ("_with_head", " + head motion"))
+            for name in ("SLD", "SLV", "SMD")
+        ]
+
     def summary(self) -> dict:
         """JSON-ready description (references, metrics, timings) without the arrays."""
         return {
@@ -150,16 +158,16 @@ def style_metrics(generated: np.ndarray, style: np.ndarray) -> dict[str, float]:
 
 
 def with_head_motion(phi: np.ndarray, track: PoseTrack | None) -> np.ndarray:
-    """``T×68×3`` canonical motion seen with head motion: ``s_t·φ_t·R_tᵀ`` for the track's delta
-    rotations and scales (its translation is left out: every style metric removes it). ``None``
+    """``T×68×3`` canonical motion seen with head motion: ``s_t·φ_t·R_tᵀ + τ_t`` for the track's delta
+    rotations, scales and translations (a canonical-frame pose at the origin). ``None``
     is a still head. The paper's SLD scores "mouth, eyes, head pose shapes" (§5.4.1) together."""
     phi = np.asarray(phi, dtype=np.float64)
     if track is None:
         return phi
     if len(track) != len(phi):
         raise ValueError(f"pose track has {len(track)} frames, motion {len(phi)}")
-    scale = np.exp(track.delta_log_scale)[:, None, None]
-    return scale * np.einsum("tpj,tij->tpi", phi, track.rotations())
+    rotations, translations, scales = track.apply(geometry.Pose(np.eye(3), np.zeros(3), 1.0))
+    return scales[:, None, None] * np.einsum("tpj,tij->tpi", phi, rotations) + translations[:, None]
 
 
 def _resolve_device(name: str) -> torch.device:

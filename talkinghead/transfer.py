@@ -160,6 +160,11 @@ def _mouth_opening(phi: torch.Tensor) -> torch.Tensor:
 CLOSURE_WEIGHT = 1e6
 
 
+def closed_level(opening: np.ndarray | torch.Tensor) -> float:
+    """Mouth opening under which a motion counts as closed: 10 % of its range above its minimum."""
+    return float(opening.min() + 0.1 * (opening.max() - opening.min()))
+
+
 def motion_generator_loss(phi: torch.Tensor, phi0: torch.Tensor, closed: torch.Tensor) -> torch.Tensor:
     """L_mg: keep φ_mg⁰'s timing (standardised trajectories) and its closed frames closed.
 
@@ -272,9 +277,8 @@ def transfer_style(
         return (phi - center) / spread
 
     target = normalised(torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1))  # T_s×204
-    closed = _mouth_opening(phi0) <= _mouth_opening(phi0).min() + 0.1 * (
-        _mouth_opening(phi0).max() - _mouth_opening(phi0).min()
-    )
+    opening0 = _mouth_opening(phi0)
+    closed = opening0 <= closed_level(opening0)  # T
     n = min(config.batch_frames, t, len(target))
 
     def sample() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

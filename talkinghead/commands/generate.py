@@ -93,10 +93,8 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  {ref['label']:>4}: frame {ref['frame_index']:4d}  t={ref['time']:6.2f}s  score {ref['score']:.3f}{flag}"
         )
-    for suffix, label in (("", ""), ("_with_head", " + head motion")):
-        for name in ("SLD", "SLV", "SMD"):
-            b, a = result.metrics["before" + suffix][name], result.metrics["after" + suffix][name]
-            print(f"  {name}{label}: {b:.4f} → {a:.4f}")
+    for label, b, a in result.metric_rows():
+        print(f"  {label}: {b:.4f} → {a:.4f}")
     print("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
     for w in result.warnings:
         print(f"warning: {w}")
