@@ -9,17 +9,22 @@ and their Intermediate Style Patterns; run the test-time style transfer and watc
 from __future__ import annotations
 
 import argparse
+import functools
+import inspect
 import json
 import logging
-import shutil
+import math
+import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import numpy as np
 
+from talkinghead import media
 from talkinghead.errors import InputError
 from talkinghead.pipeline import GenerationResult, Pipeline, PipelineConfig, RequestOptions, StylePreview
 
@@ -45,19 +50,77 @@ clip's style (test-time style transfer), and renders the talking head.
 """
 
 
-def _gpu(duration: Callable[..., int]) -> Callable[[Callable], Callable]:
-    """``spaces.GPU`` on Hugging Face ZeroGPU Spaces, a no-op elsewhere."""
-    try:
+# -- ZeroGPU -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GpuBudget:
+    """How long a request may hold a ZeroGPU device: ``spaces.GPU`` cuts a call off when its
+    reservation runs out, and a longer reservation than needed moves the user down the queue.
+
+    The reservation is the request's expected wall time inside the GPU function, times ``margin``:
+    a start-up, then for every style clip its analysis, the style-transfer steps and rendering +
+    encoding per second of (capped) audio. The per-stage costs are upper bounds of the stage times
+    that ``benchmarks/bench_pipeline.py`` prints on a 2-core CPU (warp) and the liveportrait
+    renderer's GPU target; the benchmark also prints each request's reservation next to its
+    measured time. Requests above ``max_seconds`` are refused with a message before the GPU is
+    asked for.
+    """
+
+    start_s: float = 10.0  # the models onto the device, CUDA warm-up
+    style_clip_s: float = 6.0  # one style clip's analysis (up to 30 s of video, landmarks on the CPU)
+    step_s: float = 0.08  # one style-transfer step (fixed-size batches: independent of the audio length)
+    render_s: tuple[tuple[str, float], ...] = (("warp", 0.8), ("liveportrait", 1.0))  # per second of audio
+    margin: float = 1.5  # safety factor on the sum
+    max_seconds: int = 300  # the longest reservation ZeroGPU grants (not documented by Hugging Face)
+
+    def seconds(self, *, audio_seconds: float, steps: int, renderer: str, clips: int = 1) -> int:
+        """Seconds to reserve for ``clips`` generations of ``audio_seconds`` each."""
+        per_second = dict(self.render_s).get(renderer, max(v for _, v in self.render_s))
+        per_clip = self.style_clip_s + steps * self.step_s + audio_seconds * per_second
+        return int(math.ceil(self.margin * (self.start_s + clips * per_clip)))
+
+
+GPU_BUDGET = GpuBudget()
+
+
+def on_zero_gpu() -> bool:
+    """True on a Hugging Face ZeroGPU Space (the variable the ``spaces`` package reads)."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+
+
+def zero_gpu(estimate: Callable[[inspect.BoundArguments], int]) -> Callable[[Callable], Callable]:
+    """``spaces.GPU`` around a generator handler on ZeroGPU, sized per request; a no-op elsewhere.
+
+    ``estimate`` reads the handler's bound arguments and returns the seconds to reserve. A request
+    that needs more than :attr:`GpuBudget.max_seconds` is refused with a message that says what to
+    shorten, before a device is reserved."""
+
+    def decorate(fn: Callable) -> Callable:
+        if not on_zero_gpu():
+            return fn
         import spaces  # type: ignore[import-not-found]
-    except ImportError:
-        return lambda fn: fn
-    return lambda fn: spaces.GPU(duration=duration)(fn)
 
+        signature = inspect.signature(fn)
 
-def _gpu_seconds(*args: Any, **kwargs: Any) -> int:
-    """GPU time to reserve: grows with the audio length and the transfer steps (capped)."""
-    steps = int(kwargs.get("steps") or (args[6] if len(args) > 6 else RequestOptions.steps))
-    return int(min(300, 60 + steps))
+        def need(*args: Any, **kwargs: Any) -> int:
+            return estimate(signature.bind(*args, **kwargs))
+
+        on_gpu = spaces.GPU(duration=lambda *a, **k: min(need(*a, **k), GPU_BUDGET.max_seconds))(fn)
+
+        @functools.wraps(fn)
+        def handler(*args: Any, **kwargs: Any) -> Iterator:
+            seconds = need(*args, **kwargs)
+            if seconds > GPU_BUDGET.max_seconds:
+                raise gr.Error(
+                    f"This request needs about {seconds} s of GPU time, more than the {GPU_BUDGET.max_seconds} s a "
+                    "ZeroGPU Space grants: use shorter audio, fewer style-transfer steps or fewer style clips."
+                )
+            yield from on_gpu(*args, **kwargs)
+
+        return handler
+
+    return decorate
 
 
 # -- formatting ---------------------------------------------------------------------------------
@@ -84,6 +147,14 @@ def metrics_table(result: GenerationResult) -> list[list[Any]]:
         change = (after - before) / before * 100 if before else 0.0
         rows.append([label, round(before, 4), round(after, 4), f"{change:+.1f} %"])
     return rows
+
+
+def compare_table(named: list[tuple[str, str]], results: list[GenerationResult]) -> list[list[Any]]:
+    """One row per compared style clip: its name and SLD / SLV / SMD after the transfer."""
+    return [
+        [f"{k}: {Path(s).stem}", *(round(r.metrics["after"][m], 4) for m in ("SLD", "SLV", "SMD"))]
+        for (k, s), r in zip(named, results)
+    ]
 
 
 def mouth_plot(result: GenerationResult):
@@ -113,10 +184,21 @@ def mouth_plot(result: GenerationResult):
     return fig
 
 
-def _summary_file(result: GenerationResult) -> str:
+def _summary_file(result: GenerationResult) -> Path:
     path = result.video_path.parent / "result.json"
     path.write_text(json.dumps(result.summary(), indent=2))
-    return str(path)
+    return path
+
+
+def hand_over(path: str | Path | None) -> str | None:
+    """A copy of a result file in Gradio's cache, where Gradio serves it and deletes it (after an
+    hour, ``delete_cache``, and when the server stops); the request folder can go at once."""
+    if path is None:
+        return None
+    from gradio.processing_utils import save_file_to_cache
+    from gradio.utils import get_upload_folder
+
+    return save_file_to_cache(path, get_upload_folder())
 
 
 def _status(renderer: str, warnings: list[str], extra: str = "") -> str:
@@ -189,11 +271,42 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
             gr.Warning(w)
         return reference_gallery(preview), isp_gallery(preview), _status(renderer, preview.warnings)
 
-    @_gpu(_gpu_seconds)
+    def audio_seconds(audio: Any) -> float:
+        """The audio's length as the pipeline will use it (after the cap); the cap when unknown."""
+        cap = pipeline.config.max_audio_seconds
+        try:
+            duration = media.probe(audio).duration if audio else None
+        except InputError:
+            return 0.0  # the handler refuses the file before anything slow runs
+        return cap if duration is None else min(duration, cap)
+
+    def renderer_name(renderer: str) -> str:
+        return pipeline.get_renderer(renderer).name if renderer in pipeline.renderers else pipeline.renderer.name
+
+    def generate_gpu_seconds(request: inspect.BoundArguments) -> int:
+        a = request.arguments
+        return GPU_BUDGET.seconds(
+            audio_seconds=audio_seconds(a["audio"]), steps=int(a["steps"] or 0), renderer=renderer_name(a["renderer"])
+        )
+
+    def compare_gpu_seconds(request: inspect.BoundArguments) -> int:
+        a = request.arguments
+        clips = sum(1 for k in ("style_a", "style_b", "style_c") if a[k])
+        return GPU_BUDGET.seconds(
+            audio_seconds=audio_seconds(a["audio"]),
+            steps=RequestOptions.steps,
+            renderer=pipeline.renderer.name,
+            clips=max(1, clips),
+        )
+
+    # Result files are handed to Gradio's cache before a handler lets go of its request folder
+    # (see `hand_over`), so no returned path can outlive its file, however the handler is run
+    # (Gradio's own loop, or ZeroGPU's worker, which drains a generator ahead of the consumer).
+
+    @zero_gpu(generate_gpu_seconds)
     def generate(
         portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, progress=gr.Progress()
     ) -> Iterator[tuple]:
-        workdir = Path(tempfile.mkdtemp(prefix="talkinghead-request-"))
         try:
             _require(portrait=portrait, audio=audio, style=style)
             opts = options(strength, head_motion, blinks, steps, fps, size, renderer, seed)
@@ -212,50 +325,65 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                 None,
                 _status(opts.renderer, preview.warnings, "references ready, generating…"),
             )
-            result = pipeline.generate(portrait, audio, style, opts, workdir=workdir, progress=report, preview=preview)
+            with tempfile.TemporaryDirectory(prefix="talkinghead-request-") as workdir:
+                result = pipeline.generate(
+                    portrait, audio, style, opts, workdir=workdir, progress=report, preview=preview
+                )
+                files = [hand_over(result.video_path), hand_over(result.side_by_side_path), hand_over(_summary_file(result))]
             timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
             yield (
                 reference_gallery(result),
                 isp_gallery(result),
                 mouth_plot(result),
                 metrics_table(result),
-                str(result.video_path),
-                str(result.side_by_side_path) if result.side_by_side_path else None,
-                _summary_file(result),
+                *files,
                 _status(result.renderer, result.warnings, timing),
             )
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a traceback
             raise _user_error(exc) from None
-        finally:
-            # Gradio has copied every yielded file into its own cache by now.
-            shutil.rmtree(workdir, ignore_errors=True)
 
-    def compare(portrait, audio, style_a, style_b, style_c, strength, head_motion, seed, progress=gr.Progress()):
-        workdir = Path(tempfile.mkdtemp(prefix="talkinghead-compare-"))
+    @zero_gpu(compare_gpu_seconds)
+    def compare(
+        portrait, audio, style_a, style_b, style_c, strength, head_motion, seed, progress=gr.Progress()
+    ) -> Iterator[tuple]:
+        """Each result appears as soon as it is done; the grid of all of them comes last."""
         try:
-            styles = [s for s in (style_a, style_b, style_c) if s]
-            _require(portrait=portrait, audio=audio, style=styles)
+            named = [(k, s) for k, s in zip("ABC", (style_a, style_b, style_c)) if s]
+            _require(portrait=portrait, audio=audio, style=named)
             opts = RequestOptions(
                 strength=float(strength), head_motion=float(head_motion), seed=int(seed), side_by_side=False
             )
-            results = []
-            for i, style in enumerate(styles):
-                report = lambda s, f, i=i: progress((i + f) / len(styles), desc=f"clip {i + 1}: {s}")  # noqa: E731
-                results.append(
-                    pipeline.generate(portrait, audio, style, opts, workdir=workdir / f"clip{i}", progress=report)
+            pipeline.load_audio(audio)
+            with tempfile.TemporaryDirectory(prefix="talkinghead-compare-") as workdir:
+                results: list[GenerationResult] = []
+                videos: list[str | None] = []
+                for i, (name, style) in enumerate(named):
+                    stage = ["start"]
+
+                    def report(s: str, f: float, i: int = i, name: str = name, stage: list = stage) -> None:
+                        stage[0] = s
+                        progress((i + f) / len(named), desc=f"style clip {name}: {s}")
+
+                    try:
+                        result = pipeline.generate(
+                            portrait, audio, style, opts, workdir=Path(workdir) / f"clip{name}", progress=report
+                        )
+                    except InputError as exc:
+                        if stage[0] != "style references":
+                            raise
+                        raise InputError(f"Style clip {name}: {exc}") from None
+                    results.append(result)
+                    videos.append(hand_over(result.video_path))
+                    yield (*videos, *[None] * (3 - len(videos)), None, compare_table(named, results))
+                grid = pipeline.grid_video(
+                    [r.video_path for r in results],
+                    Path(workdir) / "compare.mp4",
+                    labels=[f"{k}: {Path(s).stem}" for k, s in named],
                 )
-            grid = workdir / "compare.mp4"
-            pipeline.grid_video([r.video_path for r in results], grid, labels=[Path(s).stem for s in styles])
-            videos = [str(r.video_path) for r in results] + [None] * (3 - len(results))
-            table = [
-                [Path(s).stem, *(round(r.metrics["after"][k], 4) for k in ("SLD", "SLV", "SMD"))]
-                for s, r in zip(styles, results)
-            ]
-            return (*videos, str(grid), table)
+                grid_file = hand_over(grid)
+            yield (*videos, *[None] * (3 - len(videos)), grid_file, compare_table(named, results))
         except Exception as exc:  # noqa: BLE001
             raise _user_error(exc) from None
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
 
     example_portrait = EXAMPLES / "portrait_astronaut.png"
     example_audio = [p for p in (EXAMPLES / "speech_en.wav", EXAMPLES / "song_vowels.wav") if p.exists()]
@@ -329,7 +457,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                 c_seed = gr.Number(value=0, precision=0, label="Seed")
             compare_btn = gr.Button("Compare", variant="primary")
             with gr.Row():
-                c_videos = [gr.Video(label=f"Result {k}") for k in "ABC"]
+                c_videos = [gr.Video(label=f"Result {k}", elem_id=f"compare-{k}") for k in "ABC"]
             c_grid = gr.Video(label="All three side by side", elem_id="grid")
             c_table = gr.Dataframe(headers=["style clip", "SLD", "SLV", "SMD"], label="Style metrics after transfer")
             if example_portrait.exists() and example_audio and len(example_styles) >= 3:

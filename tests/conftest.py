@@ -34,3 +34,15 @@ def media_dir(shared_dir: Path) -> Path:
     if not media.is_dir():
         pytest.skip("../shared/media/ is absent: real media unavailable")
     return media
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leftover_request_folders():
+    """Nothing a request makes (``talkinghead-*`` folders in the temp directory) outlives the suite."""
+    import tempfile
+
+    root = Path(tempfile.gettempdir())
+    before = set(root.glob("talkinghead-*"))
+    yield
+    left = sorted(str(p) for p in set(root.glob("talkinghead-*")) - before)
+    assert not left, f"the test session left request folders behind: {left}"

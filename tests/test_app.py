@@ -74,6 +74,24 @@ def probe(path: str | Path) -> Probe:
     return Probe(duration, frames, video[1], audio[1] if audio else None)
 
 
+def check_video(path: str | Path | None, seconds: float, *, audio: bool = True) -> Probe:
+    """A downloaded result video: H.264 yuv420p, ``seconds`` long at FPS, AAC audio when ``audio``."""
+    assert path is not None and Path(path).is_file(), f"no video file at {path}"
+    info = probe(path)
+    assert info.video.startswith("h264") and "yuv420p" in info.video, info.video
+    if audio:
+        assert info.audio is not None and info.audio.startswith("aac"), info.audio
+    assert abs(info.duration - seconds) <= 1.0 / FPS + 0.03, info.duration
+    assert abs(info.frames - round(seconds * FPS)) <= 1, info.frames
+    return info
+
+
+def video_size(info: Probe) -> tuple[int, int]:
+    m = re.search(r", (\d+)x(\d+)[, ]", info.video)
+    assert m, info.video
+    return int(m[1]), int(m[2])
+
+
 def frame_digest(path: str | Path) -> str:
     """SHA-256 of all decoded frames of a video."""
     from talkinghead import media
@@ -110,7 +128,8 @@ def inputs(tmp_path_factory, examples_dir: Path) -> dict[str, Path]:
     portrait = examples_dir / "portrait_astronaut.png"
     style = examples_dir / "style_rap.mp4"
     ballad = examples_dir / "style_ballad.mp4"
-    for p in (portrait, style, ballad):
+    opera = examples_dir / "style_opera.mp4"
+    for p in (portrait, style, ballad, opera):
         if not p.exists():
             pytest.fail(f"{p} is missing: run `python -m examples.make_style_clips`")
     speech = _speech(examples_dir, LONG_AUDIO_SECONDS + 0.5)
@@ -119,6 +138,7 @@ def inputs(tmp_path_factory, examples_dir: Path) -> dict[str, Path]:
         "portrait": portrait,
         "style": style,
         "ballad": ballad,
+        "opera": opera,
         "audio": media.save_wav(d / "speech_2s.wav", speech[: int(AUDIO_SECONDS * rate)]),
         "long_audio": media.save_wav(d / "speech_long.wav", speech[: int(LONG_AUDIO_SECONDS * rate)]),
         "silent_audio": media.save_wav(d / "silence.wav", np.zeros(2 * rate, np.float32)),
@@ -288,17 +308,10 @@ def test_generate_returns_video_metrics_and_report(generated: Generated):
     _check_gallery(generated.isps, "ISP ")
     n_frames = round(AUDIO_SECONDS * FPS)
 
-    info = probe(generated.video)
-    assert info.video.startswith("h264") and "yuv420p" in info.video, info.video
-    assert info.audio is not None and info.audio.startswith("aac"), info.audio
-    assert abs(info.duration - AUDIO_SECONDS) <= 1.0 / FPS, info.duration
-    assert abs(info.frames - n_frames) <= 1, info.frames
-    size = re.search(r", (\d+)x(\d+)[, ]", info.video)
-    assert max(int(size[1]), int(size[2])) == SIZE, info.video
-
-    assert generated.side is not None
-    side = probe(generated.side)
-    assert abs(side.frames - info.frames) <= 1 and side.audio is not None
+    info = check_video(generated.video, AUDIO_SECONDS)
+    assert max(video_size(info)) == SIZE, info.video
+    side = check_video(generated.side, AUDIO_SECONDS)
+    assert video_size(side)[1] == video_size(info)[1] and video_size(side)[0] > video_size(info)[0], side.video
 
     assert generated.plot is not None and generated.plot["type"] == "matplotlib"
     assert generated.plot["plot"].startswith("data:image/")
@@ -322,11 +335,150 @@ def test_generate_returns_video_metrics_and_report(generated: Generated):
 def test_request_folder_is_removed(app: App, generated: Generated):
     assert app.workdirs, "Pipeline.generate was never called"
     for workdir in app.workdirs:
-        assert workdir.parent == app.temp_dir, f"{workdir} is not under the temp folder"
+        assert workdir.is_relative_to(app.temp_dir), f"{workdir} is not under the temp folder"
         assert not workdir.exists(), f"{workdir} was left behind"
     assert not list(app.temp_dir.glob("talkinghead-*")), list(app.temp_dir.iterdir())
     # The result files were handed to Gradio before the folder went away.
     assert Path(generated.video).stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------------------------
+# compare styles
+
+
+def compare_args(inputs: dict[str, Path], styles: list[str | None]) -> list:
+    """The eight inputs of /compare: portrait, audio, three style clips (None = empty), strength,
+    head motion, seed."""
+    from gradio_client import handle_file
+
+    clips = [handle_file(str(inputs[s])) if s else None for s in styles]
+    return [handle_file(str(inputs["portrait"])), handle_file(str(inputs["audio"])), *clips, 1.0, 1.0, 0]
+
+
+def test_compare_three_styles_returns_three_videos_and_a_grid(app: App, client, inputs):
+    before = len(app.workdirs)
+    *videos, grid, table = client.predict(*compare_args(inputs, ["ballad", "style", "opera"]), api_name="/compare")
+    assert len(app.workdirs) == before + 3
+    infos = [check_video(v, AUDIO_SECONDS) for v in videos]
+    assert len({frame_digest(v) for v in videos}) == 3, "the three styles gave identical videos"
+    grid_info = check_video(grid, AUDIO_SECONDS)
+    grid_w, grid_h = video_size(grid_info)
+    widths = [video_size(i)[0] for i in infos]
+    assert grid_h == min(video_size(i)[1] for i in infos) and abs(grid_w - sum(widths)) <= 6, (grid_w, widths)
+    assert table["headers"] == ["style clip", "SLD", "SLV", "SMD"]
+    assert [row[0] for row in table["data"]] == ["A: style_ballad", "B: style_rap", "C: style_opera"]
+    assert all(math.isfinite(v) and v >= 0 for row in table["data"] for v in row[1:])
+    for workdir in app.workdirs[before:]:
+        assert not workdir.exists(), f"{workdir} was left behind"
+    assert not list(app.temp_dir.glob("talkinghead-*")), list(app.temp_dir.iterdir())
+
+
+def test_compare_with_one_style_clip(client, inputs):
+    a, b, c, grid, table = client.predict(*compare_args(inputs, [None, "opera", None]), api_name="/compare")
+    assert a is not None and b is None and c is None
+    check_video(a, AUDIO_SECONDS)
+    check_video(grid, AUDIO_SECONDS)
+    assert [row[0] for row in table["data"]] == ["B: style_opera"]
+
+
+def test_compare_names_the_style_clip_without_a_face(app: App, client, inputs):
+    msg = app_error(lambda: client.predict(*compare_args(inputs, ["style", "faceless_style", None]),
+                                           api_name="/compare"))
+    assert msg.startswith("Style clip B: No face found") and "style clip" in msg, msg
+    assert not list(app.temp_dir.glob("talkinghead-*")), list(app.temp_dir.iterdir())
+
+
+def test_compare_without_style_clips(client, inputs):
+    msg = app_error(lambda: client.predict(*compare_args(inputs, [None, None, None]), api_name="/compare"))
+    assert "Upload a style clip" in msg
+
+
+# ---------------------------------------------------------------------------------------------
+# ZeroGPU reservation
+
+
+def test_gpu_budget_grows_with_the_request():
+    from app import GPU_BUDGET, GpuBudget
+
+    def seconds(**kw) -> int:
+        request = {"audio_seconds": 5.0, "steps": 40, "renderer": "warp", "clips": 1} | kw
+        return GPU_BUDGET.seconds(**request)
+
+    short, long = seconds(audio_seconds=5), seconds(audio_seconds=30)
+    b = GpuBudget()
+    warp = dict(b.render_s)["warp"]
+    assert long - short == pytest.approx(b.margin * 25 * warp, abs=1)  # 25 s more audio
+    assert seconds(steps=200) - seconds(steps=40) == pytest.approx(b.margin * 160 * b.step_s, abs=1)
+    assert seconds(clips=3) - seconds(clips=1) == pytest.approx(2 * (seconds(clips=2) - seconds(clips=1)), abs=1)
+    assert seconds(renderer="liveportrait") > seconds(renderer="warp")
+    assert seconds(audio_seconds=30, clips=3, renderer="liveportrait") <= b.max_seconds
+    assert seconds(audio_seconds=0, steps=0) >= b.margin * (b.start_s + b.style_clip_s) - 1
+
+
+@pytest.fixture
+def zero_gpu_demo(app: App, monkeypatch):
+    """The app's handlers as a ZeroGPU Space runs them, with a stand-in ``spaces`` package that
+    records each reservation and runs nothing; returns ``(handlers by api name, reservations)``."""
+    import sys
+    import types
+
+    import app as app_module
+
+    reservations: list[int] = []
+
+    def gpu(duration):
+        def decorate(fn):
+            def run(*args, **kwargs):
+                reservations.append(duration(*args, **kwargs))
+                yield from ()
+
+            return run
+
+        return decorate
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    demo = app_module.build_demo(app.pipeline)
+    handlers = {f.api_name: f.fn for f in demo.fns.values() if f.api_name}
+    return handlers, reservations
+
+
+def test_zero_gpu_reservation_follows_the_audio_and_clips(zero_gpu_demo, inputs):
+    from app import GPU_BUDGET
+
+    handlers, reserved = zero_gpu_demo
+    common = [str(inputs["portrait"])]
+
+    def generate(audio: str, steps: int = 40) -> None:
+        args = [*common, str(inputs[audio]), str(inputs["style"]), 1.0, 1.0, True, steps, FPS, SIZE, "warp", 0]
+        assert list(handlers["generate"](*args)) == []
+
+    generate("audio")
+    generate("long_audio")  # 3.6 s, used up to the app's 3 s cap
+    generate("audio", steps=200)
+    expected = [GPU_BUDGET.seconds(audio_seconds=a, steps=s, renderer="warp") for a, s in
+                ((AUDIO_SECONDS, 40), (MAX_AUDIO_SECONDS, 40), (AUDIO_SECONDS, 200))]
+    assert reserved == expected and reserved[0] < reserved[1] < reserved[2], reserved
+
+    styles = [str(inputs["style"]), str(inputs["ballad"]), None]
+    assert list(handlers["compare"](*common, str(inputs["audio"]), *styles, 1.0, 1.0, 0)) == []
+    assert reserved[-1] == GPU_BUDGET.seconds(audio_seconds=AUDIO_SECONDS, steps=40, renderer="warp", clips=2)
+
+
+def test_zero_gpu_refuses_a_request_that_cannot_fit(zero_gpu_demo, inputs, monkeypatch):
+    import gradio as gr
+
+    import app as app_module
+
+    handlers, reserved = zero_gpu_demo
+    monkeypatch.setattr(app_module, "GPU_BUDGET", app_module.GpuBudget(max_seconds=30))
+    args = [str(inputs["portrait"]), str(inputs["audio"]), str(inputs["style"]), 1.0, 1.0, True, 200, FPS, SIZE,
+            "warp", 0]
+    with pytest.raises(gr.Error) as info:
+        list(handlers["generate"](*args))
+    assert "more than the 30 s a ZeroGPU Space grants" in str(info.value)
+    assert "shorter audio, fewer style-transfer steps or fewer style clips" in str(info.value)
+    assert reserved == []  # refused before a device was asked for
 
 
 # ---------------------------------------------------------------------------------------------
