@@ -459,7 +459,9 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
             with gr.Row():
                 c_videos = [gr.Video(label=f"Result {k}", elem_id=f"compare-{k}") for k in "ABC"]
             c_grid = gr.Video(label="All three side by side", elem_id="grid")
-            c_table = gr.Dataframe(headers=["style clip", "SLD", "SLV", "SMD"], label="Style metrics after transfer")
+            c_table = gr.Dataframe(
+                headers=["style clip", "SLD", "SLV", "SMD"], label="Style metrics after transfer", elem_id="compare-table"
+            )
             if example_portrait.exists() and example_audio and len(example_styles) >= 3:
                 gr.Examples(
                     [[str(example_portrait), str(example_audio[0]), *map(str, example_styles[:3])]],

@@ -1,9 +1,11 @@
 """End-to-end benchmark: 10 s of audio + a 10 s style clip → 512² video at 25 fps.
 
 Prints per-stage times, frames/s and peak memory for every renderer and device available here,
-and writes the numbers as JSON.
+the ZeroGPU reservation the app would make for the same request (``app.GPU_BUDGET``) next to the
+measured time, and writes the numbers as JSON.
 
-    python benchmarks/bench_pipeline.py [--audio A] [--style S] [--seconds 10] [--json out.json]
+    python benchmarks/bench_pipeline.py [--audio A] [--style S] [--seconds 10] [--device all|cpu|cuda]
+                                         [--renderers warp,liveportrait] [--json out.json]
 
 Defaults: the example speech (looped to the length) and the example ballad style clip.
 """
@@ -24,27 +26,23 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _audio(path: Path, seconds: float) -> Path:
+def _audio(path: Path, seconds: float, out: Path) -> Path:
     from talkinghead import media
 
     wav = media.load_audio(path)
     n = int(seconds * media.SAMPLE_RATE)
     wav = np.tile(wav, int(np.ceil(n / len(wav))))[:n]
-    out = Path(tempfile.mkdtemp()) / "bench_audio.wav"
-    media.save_wav(out, wav)
-    return out
+    return media.save_wav(out, wav)
 
 
-def _style(path: Path, seconds: float, fps: int = 25) -> Path:
+def _style(path: Path, seconds: float, out: Path, fps: int = 25) -> Path:
     """The style clip looped/cut to ``seconds`` at ``fps`` (a 10 s, 25 fps clip)."""
     from talkinghead import media
 
     clip = media.load_video(path)
     n = int(seconds * fps)
     idx = (np.arange(n) / fps * clip.fps).astype(int) % len(clip.frames)
-    out = Path(tempfile.mkdtemp()) / "bench_style.mp4"
-    media.write_video(out, clip.frames[idx], fps)
-    return out
+    return media.write_video(out, clip.frames[idx], fps)
 
 
 def main() -> int:
@@ -54,15 +52,24 @@ def main() -> int:
     parser.add_argument("--style", default=str(REPO / "examples/style_ballad.mp4"))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--renderers", default="warp,liveportrait")
+    parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
+                        help="device to run on (all: the CPU and, when there is one, the GPU)")
     parser.add_argument("--json", default="bench_pipeline.json")
     args = parser.parse_args()
 
+    sys.path.insert(0, str(REPO))
+    from app import GPU_BUDGET
     from talkinghead.errors import InputError
     from talkinghead.pipeline import Pipeline, PipelineConfig, RequestOptions
 
-    audio = _audio(Path(args.audio), args.seconds)
-    style = _style(Path(args.style), args.seconds)
+    inputs = tempfile.TemporaryDirectory(prefix="bench-pipeline-")
+    audio = _audio(Path(args.audio), args.seconds, Path(inputs.name) / "bench_audio.wav")
+    style = _style(Path(args.style), args.seconds, Path(inputs.name) / "bench_style.mp4")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    if args.device != "all":
+        if args.device not in devices:
+            parser.error(f"--device {args.device}: no such device here")
+        devices = [args.device]
     rows = []
     for renderer in args.renderers.split(","):
         for device in devices:
@@ -92,15 +99,19 @@ def main() -> int:
                 "stages_s": {k: round(v, 2) for k, v in res.timings.items()},
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0),
                 "peak_cuda_mb": round(torch.cuda.max_memory_allocated() / 2**20, 0) if device == "cuda" else None,
+                "zerogpu_reservation_s": GPU_BUDGET.seconds(
+                    audio_seconds=args.seconds, steps=RequestOptions.steps, renderer=res.renderer
+                ),
                 "metrics": res.metrics,
             }
             rows.append(row)
-    print(f"{'renderer':<13}{'device':<7}{'total s':>8}{'× audio':>8}{'fps':>7}{'RSS MB':>8}  stages (s)")
+    inputs.cleanup()
+    print(f"{'renderer':<13}{'device':<7}{'total s':>8}{'× audio':>8}{'fps':>7}{'RSS MB':>8}{'ZeroGPU s':>10}  stages (s)")
     for r in rows:
         stages = ", ".join(f"{k} {v}" for k, v in r["stages_s"].items())
         print(
             f"{r['renderer']:<13}{r['device']:<7}{r['total_s']:>8}{r['x_realtime']:>8}{r['frames_per_s']:>7}"
-            f"{r['peak_rss_mb']:>8.0f}  {stages}"
+            f"{r['peak_rss_mb']:>8.0f}{r['zerogpu_reservation_s']:>10}  {stages}"
         )
     Path(args.json).write_text(json.dumps(rows, indent=2))
     print(f"wrote {args.json}")

@@ -78,9 +78,9 @@ def chromium_page(profile: Path) -> Iterator:
 
 
 def block(page, label: str):
-    """The component block whose label reads exactly ``label``."""
+    """The visible component block whose label reads exactly ``label`` (the open tab's)."""
     title = page.locator("[data-testid='block-label']", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
-    return page.locator(".block", has=title).first
+    return page.locator(".block", has=title).filter(visible=True).first
 
 
 @dataclass(frozen=True)
@@ -111,15 +111,11 @@ def generate(page, url: str, *, portrait: Path, audio: Path, style: Path, steps:
     field.press("Enter")
     page.get_by_role("button", name="Generate", exact=True).click()
 
-    page.locator("#result video").wait_for(timeout=GENERATE_TIMEOUT_MS)
-    page.wait_for_function(
-        "() => { const v = document.querySelector('#result video'); return v && v.readyState >= 1 && v.duration > 0 }",
-        timeout=60_000,
-    )
+    video_duration = wait_for_video(page, "#result", GENERATE_TIMEOUT_MS)
     page.locator("#plot img, #plot svg, #plot canvas").first.wait_for()
     page.locator("#metrics", has_text="SMD").wait_for()
     return PageResult(
-        video_duration=float(page.locator("#result video").evaluate("v => v.duration")),
+        video_duration=video_duration,
         n_references=page.locator("#refs img").count(),
         n_isps=page.locator("#isps img").count(),
         references_text=page.locator("#refs").inner_text(),
@@ -128,16 +124,55 @@ def generate(page, url: str, *, portrait: Path, audio: Path, style: Path, steps:
     )
 
 
-def play_result(page, *, seconds: float = 0.3) -> float:
-    """Start the result video (muted, as browsers allow without a click) and wait until it has
-    played ``seconds``; pauses it again and returns its current time."""
-    video = page.locator("#result video")
+def wait_for_video(page, selector: str, timeout_ms: int = 60_000) -> float:
+    """Wait until the ``<video>`` under ``selector`` has loaded its metadata; its duration (s)."""
+    page.locator(f"{selector} video").wait_for(timeout=timeout_ms)
+    page.wait_for_function(
+        f"() => {{ const v = document.querySelector('{selector} video'); return v && v.readyState >= 1 && v.duration > 0 }}",
+        timeout=timeout_ms,
+    )
+    return float(page.locator(f"{selector} video").evaluate("v => v.duration"))
+
+
+def play_result(page, selector: str = "#result", *, seconds: float = 0.3) -> float:
+    """Start the video under ``selector`` (muted, as browsers allow without a click) and wait
+    until it has played ``seconds``; pauses it again and returns its current time."""
+    video = page.locator(f"{selector} video")
     video.evaluate("v => { v.muted = true; return v.play() }")
     page.wait_for_function(
-        f"() => {{ const v = document.querySelector('#result video'); return !v.paused && v.currentTime > {seconds} }}",
+        f"() => {{ const v = document.querySelector('{selector} video'); return !v.paused && v.currentTime > {seconds} }}",
         timeout=30_000,
     )
     return float(video.evaluate("v => { v.pause(); return v.currentTime }"))
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """What the Compare styles tab shows after Compare."""
+
+    durations: list[float]  # seconds of the result videos A, B, C as the browser reports them
+    grid_duration: float  # seconds of the side-by-side grid
+    grid_size: tuple[int, int]  # the grid video's width and height
+    table_text: str  # the metrics table
+
+
+def compare(page, url: str, *, portrait: Path, audio: Path, styles: list[Path]) -> CompareResult:
+    """Open the Compare styles tab, upload a portrait, audio and up to three style clips, click
+    Compare and wait for every result and the grid."""
+    page.goto(url, wait_until="networkidle")
+    page.get_by_role("tab", name="Compare styles").click()
+    uploads = [("Portrait", portrait), ("Audio", audio)] + [(f"Style clip {k}", s) for k, s in zip("ABC", styles)]
+    for label, path in uploads:
+        block(page, label).locator("input[type=file]").set_input_files(str(path))
+    block(page, "Portrait").locator("img").first.wait_for()
+    for k in "ABC"[: len(styles)]:
+        block(page, f"Style clip {k}").locator("video").first.wait_for()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    durations = [wait_for_video(page, f"#compare-{k}", GENERATE_TIMEOUT_MS) for k in "ABC"[: len(styles)]]
+    grid_duration = wait_for_video(page, "#grid", GENERATE_TIMEOUT_MS)
+    size = page.locator("#grid video").evaluate("v => [v.videoWidth, v.videoHeight]")
+    page.locator("#compare-table", has_text="SMD").wait_for()
+    return CompareResult(durations, grid_duration, (int(size[0]), int(size[1])), page.locator("#compare-table").inner_text())
 
 
 def save_screenshot(page, path: Path) -> Path:

@@ -411,7 +411,8 @@ class Pipeline:
 
     @staticmethod
     def grid_video(paths: list[Path], out_path: Path, *, labels: list[str] | None = None) -> Path:
-        """Results side by side in one video (the audio of the first), each labelled at the top."""
+        """Results side by side in one video (the audio of the first), each labelled at its
+        bottom left (the top left is where players put their own controls and labels)."""
         import cv2
 
         clips = [media.load_video(p) for p in paths]
@@ -421,7 +422,8 @@ class Pipeline:
         def tile(frame: np.ndarray, label: str) -> np.ndarray:
             fh, fw = frame.shape[:2]
             out = cv2.resize(frame, (max(2, int(round(fw * h / fh / 2)) * 2), h), interpolation=cv2.INTER_AREA)
-            cv2.putText(out, label, (10, 28), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+            for colour, width in (((0, 0, 0), 5), ((255, 255, 255), 2)):  # white on a dark outline
+                cv2.putText(out, label, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.8, colour, width, cv2.LINE_AA)
             return out
 
         names = labels or [p.stem for p in paths]

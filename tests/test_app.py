@@ -405,6 +405,7 @@ def test_gpu_budget_grows_with_the_request():
         return GPU_BUDGET.seconds(**request)
 
     short, long = seconds(audio_seconds=5), seconds(audio_seconds=30)
+    assert (short, long, seconds(audio_seconds=30, clips=3)) == (35, 65, 165)  # as the README says
     b = GpuBudget()
     warp = dict(b.render_s)["warp"]
     assert long - short == pytest.approx(b.margin * 25 * warp, abs=1)  # 25 s more audio
