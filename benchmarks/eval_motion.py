@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
 
 REPO = Path(__file__).resolve().parents[1]
 FPS = 25.0
@@ -72,14 +71,11 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-def band_rms(audio: np.ndarray, n: int, fps: float, lo: float = 80.0, hi: float = 3000.0) -> np.ndarray:
-    """RMS of the ``lo``–``hi`` Hz band in an 80 ms Hann window at each frame time k/fps."""
-    sos = signal.butter(4, [lo, hi], btype="bandpass", fs=16000, output="sos")
-    y = signal.sosfiltfilt(sos, np.asarray(audio, dtype=np.float64))
-    w = np.hanning(int(0.08 * 16000) + 1)
-    power = signal.fftconvolve(y * y, w / w.sum(), mode="same")
-    idx = np.clip(np.round(np.arange(n) * 16000 / fps).astype(int), 0, len(y) - 1)
-    return np.sqrt(np.maximum(power[idx], 0.0))
+def band_rms(audio: np.ndarray, n: int, fps: float) -> np.ndarray:
+    """RMS of the 80–3000 Hz band in an 80 ms Hann window at each frame time k/fps."""
+    from talkinghead.audio import voice_energy
+
+    return voice_energy(audio, n, fps)
 
 
 def predict_opening(gen, audio: np.ndarray, fps: float = FPS) -> np.ndarray:
@@ -206,25 +202,22 @@ def fmt(v: float | None, digits: int = 2) -> str:
     return "   –" if v is None else f"{v:.{digits}f}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_motion", description=__doc__.splitlines()[0])
-    parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
-    parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped one)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--json", type=Path, help="also write the results as JSON")
-    args = parser.parse_args(argv)
-
-    import torch
-
-    from talkinghead import media
+def load(weights: Path | None):
+    """The generator to evaluate: ``weights`` or the shipped file."""
     from talkinghead.motion import load_motion_generator
+
+    return load_motion_generator(path=weights)
+
+
+def run(gen, media_dir: Path, *, verbose: bool = True) -> tuple[dict[str, float | None], list[Row]]:
+    """Score ``gen`` on every clip; print the tables when ``verbose``; return the summary values
+    and the per-clip rows."""
+    from talkinghead import media
     from talkinghead.speech import Utterance
 
-    torch.set_num_threads(args.threads)
-    gen = load_motion_generator(path=args.weights)
     rows: list[Row] = []
     for name, rel, lang, has_face in REAL_CLIPS:
-        path = args.media / rel
+        path = media_dir / rel
         if not path.is_file():
             print(f"skip {name}: {path} not found")
             continue
@@ -243,12 +236,6 @@ def main(argv: list[str] | None = None) -> int:
     rtf = speed(gen, example)
 
     speech_rows = [r for r in rows if "lip-sync" not in r.name]
-    head = f"{'sec':>5s} {'corr':>5s} {'silence':>7s} {'(fr)':>5s} {'bilabial':>8s} {'(n)':>4s} {'real r':>6s}"
-    print(f"\n{'clip':30s} {head}")
-    for r in rows + [song_row]:
-        print(f"{r.name:30s} {r.seconds:5.1f} {fmt(r.corr):>5s} {fmt(r.silence):>7s} {r.n_silence_frames:5d} "
-              f"{fmt(r.bilabial):>8s} {r.n_bilabial:4d} {fmt(r.real_r):>6s}"
-              + (f"  (lag {r.extra['real_lag_ms']:+.0f} ms)" if "real_lag_ms" in r.extra else ""))
 
     def mean(values: list[float | None]) -> float | None:
         v = [x for x in values if x is not None]
@@ -268,15 +255,37 @@ def main(argv: list[str] | None = None) -> int:
         "singing: opening ~ loudness r (in vowels)": (song_row.extra["loudness_r_in_vowels"], None),
         "speed (× real time, 25 fps)": (rtf, 50.0),
     }
-    print(f"\n{'measure':44s} {'value':>7s} {'target':>7s}  pass")
-    for k, (v, target) in summary.items():
-        ok = "" if target is None or v is None else ("yes" if v >= target else "NO")
-        goal = f"≥ {target:g}" if target else ""
-        print(f"{k:44s} {fmt(v, 3 if v is not None and v < 10 else 0):>7s} {goal:>7s}  {ok}")
+    if verbose:
+        head = f"{'sec':>5s} {'corr':>5s} {'silence':>7s} {'(fr)':>5s} {'bilabial':>8s} {'(n)':>4s} {'real r':>6s}"
+        print(f"\n{'clip':30s} {head}")
+        for r in rows + [song_row]:
+            print(f"{r.name:30s} {r.seconds:5.1f} {fmt(r.corr):>5s} {fmt(r.silence):>7s} {r.n_silence_frames:5d} "
+                  f"{fmt(r.bilabial):>8s} {r.n_bilabial:4d} {fmt(r.real_r):>6s}"
+                  + (f"  (lag {r.extra['real_lag_ms']:+.0f} ms)" if "real_lag_ms" in r.extra else ""))
+        print(f"\n{'measure':44s} {'value':>7s} {'target':>7s}  pass")
+        for k, (v, target) in summary.items():
+            ok = "" if target is None or v is None else ("yes" if v >= target else "NO")
+            goal = f"≥ {target:g}" if target else ""
+            print(f"{k:44s} {fmt(v, 3 if v is not None and v < 10 else 0):>7s} {goal:>7s}  {ok}")
+    return {k: v for k, (v, _) in summary.items()}, rows + [song_row]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.eval_motion", description=__doc__.splitlines()[0])
+    parser.add_argument("--media", type=Path, default=REPO.parent / "shared" / "media")
+    parser.add_argument("--weights", type=Path, default=None, help="weights file (default: the shipped one)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    summary, rows = run(load(args.weights), args.media)
     if args.json is not None:
         args.json.write_text(json.dumps({
-            "clips": [r.__dict__ for r in rows + [song_row]],
-            "summary": {k: v for k, (v, _) in summary.items()},
+            "clips": [r.__dict__ for r in rows],
+            "summary": summary,
         }, indent=1))
     return 0
 

@@ -232,3 +232,18 @@ def audio_features(audio16k: np.ndarray, fps: float, cfg: MelConfig = DEFAULT_ME
     mel = log_mel(normalise_level(x, cfg), cfg)
     n_out = output_frame_count(len(x), fps, cfg)
     return frame_windows(mel, n_out, fps, cfg)[None]
+
+
+def voice_energy(audio16k: np.ndarray, n_frames: int, fps: float, *, low_hz: float = 80.0,
+                 high_hz: float = 3000.0, window_s: float = 0.08) -> np.ndarray:
+    """``n_frames`` voice-band RMS values, one per video frame ``k/fps``: the ``low_hz``–``high_hz``
+    band (where voiced speech has its energy), power averaged over a ``window_s`` Hann window.
+    The loudness envelope lip-sync measures compare mouth opening with."""
+    from scipy import signal
+
+    sos = signal.butter(4, [low_hz, high_hz], btype="bandpass", fs=SAMPLE_RATE, output="sos")
+    y = signal.sosfiltfilt(sos, np.asarray(audio16k, dtype=np.float64))
+    w = np.hanning(int(window_s * SAMPLE_RATE) + 1)
+    power = signal.fftconvolve(y * y, w / w.sum(), mode="same")
+    idx = np.clip(np.round(np.arange(n_frames) * SAMPLE_RATE / fps).astype(int), 0, len(y) - 1)
+    return np.sqrt(np.maximum(power[idx], 0.0))

@@ -19,6 +19,7 @@ measured viseme model); weights ``weights/motion_generator.safetensors`` (see it
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,6 +47,7 @@ class MotionConfig:
     layers: int = 2  # GRU layers
     dropout: float = 0.1  # between GRU layers and before the head (training only)
     out_scale: float = 0.1  # head output × this = displacement (inter-ocular units)
+    utterance_norm: bool = False  # remove the utterance's mean spectral shape from the input (see spectral_shape)
 
     def __post_init__(self) -> None:
         if self.n_mels < 1 or self.context < 1 or self.feature_dim < 1 or self.hidden < 1 or self.layers < 1:
@@ -66,7 +68,25 @@ class MotionConfig:
     def from_json(text: str) -> MotionConfig:
         data = json.loads(text)
         data["channels"] = tuple(data["channels"])
-        return MotionConfig(**data)
+        return MotionConfig(**data)  # fields added later take their defaults in older files
+
+
+ACTIVE_RANGE = 30.0 * math.log(10.0) / 10.0  # 30 dB in natural-log power units
+
+
+def spectral_shape(frames: torch.Tensor) -> torch.Tensor:
+    """The utterance's mean spectral shape: ``B×T×80`` log-mel frames → ``B×80``.
+
+    The per-band mean over the active frames (level within 30 dB of the loudest), minus its mean
+    over the bands. Subtracting it removes what is constant through an utterance — the speaker's
+    long-term spectrum (vocal tract, voice quality) and the channel (microphone, room EQ) — and
+    keeps the level (the level is already set per utterance by ``audio.normalise_level``, and
+    loudness carries mouth opening) and everything that changes from frame to frame. Digital
+    silence has a flat shape (0)."""
+    level = frames.mean(-1)  # B×T
+    active = (level >= level.amax(1, keepdim=True) - ACTIVE_RANGE).to(frames.dtype)  # B×T
+    mean = (frames * active[..., None]).sum(1) / active.sum(1, keepdim=True).clamp(min=1.0)  # B×80
+    return mean - mean.mean(-1, keepdim=True)
 
 
 def _window_after_convs(window: int) -> int:
@@ -99,6 +119,8 @@ class AudioEncoder(nn.Module):
         if w != self.config.window or m != self.config.n_mels:
             want = f"B×T×{self.config.window}×{self.config.n_mels}"
             raise ValueError(f"expected {want} features, got {tuple(feats.shape)}")
+        if self.config.utterance_norm:  # the utterance's spectral shape from the window centres
+            feats = feats - spectral_shape(feats[:, :, self.config.context])[:, None, None, :]
         x = (feats - self.mel_mean) / self.mel_std  # B×T×W×80
         x = self.project(x.reshape(b * t, w, m))  # (B·T)×W×mel_dim
         x = self.convs(x.transpose(1, 2))  # (B·T)×mel_dim×W → (B·T)×C3×W/8

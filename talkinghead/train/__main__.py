@@ -2,8 +2,12 @@
 
 1. Synthesise the corpus (speech + singing + backgrounds with exact phoneme timing; cached in
    ``--cache`` so a rerun with the same settings skips this), and a separate validation corpus.
-2. Train (:mod:`talkinghead.train.trainer`) with the measured viseme table (``visemes.npz``).
-3. Write the float32 safetensors (config and training summary in its metadata) and a JSON
+2. Unless ``--real-batch 0``: the real-video set (:mod:`talkinghead.train.realdata`: GRID speaker
+   s1 from ``--data``, tracked and cached in ``--cache``); every ``REAL_VAL_EVERY``-th clip is kept
+   for validation.
+3. Train (:mod:`talkinghead.train.trainer`) with the measured viseme table (``visemes.npz``) on
+   synthetic crops plus real crops each step (or fine-tune ``--init``).
+4. Write the float32 safetensors (config and training summary in its metadata) and a JSON
    sidecar next to it with the same summary.
 """
 
@@ -17,12 +21,16 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from talkinghead.motion import MotionConfig, save_motion_generator
+import numpy as np
+
+from talkinghead.motion import MotionConfig, load_motion_generator, save_motion_generator
+from talkinghead.train import realdata
 from talkinghead.train.corpus import CorpusConfig, build
 from talkinghead.train.trainer import TrainConfig, train
 from talkinghead.train.visemes import load_table
 
 REPO = Path(__file__).resolve().parents[2]
+REAL_VAL_EVERY = 20  # every 20th real clip (sorted by name) is validation, not training
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +46,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="corpus size factor (1 = 2000 speech, 400 song, 100 background items)")
     parser.add_argument("--workers", type=int, default=2, help="processes synthesising the corpus")
     parser.add_argument("--threads", type=int, default=TrainConfig.threads, help="torch threads for training")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "avdata",
+                        help="real talking-face clips (train/grid_s1 is used)")
+    parser.add_argument("--real-batch", type=int, default=TrainConfig.real_batch,
+                        help="real crops per step (0: synthetic only)")
+    parser.add_argument("--real-weight", type=float, default=TrainConfig.real_weight)
+    parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--utterance-norm", action="store_true",
+                        help="remove each utterance's mean spectral shape from the input")
+    parser.add_argument("--init", type=Path, default=None, help="fine-tune these weights instead of training anew")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -48,17 +65,34 @@ def main(argv: list[str] | None = None) -> int:
     val_cfg = replace(cfg, seed=cfg.seed + 7919, n_speech=96, n_song=24, n_background=8)
     corpus = build(cfg, args.cache)
     val = build(val_cfg, args.cache)
+
+    real = real_val = None
+    if args.real_batch > 0:
+        clips = realdata.default_clips(args.data)
+        if not clips:
+            parser.error(f"no real clips under {args.data}/train/grid_s1 (use --real-batch 0 to train without)")
+        everything = realdata.build(clips, args.cache, workers=args.workers)
+        held = np.arange(len(everything)) % REAL_VAL_EVERY == REAL_VAL_EVERY // 2
+        real, real_val = everything.subset(~held), everything.subset(held)
+        logging.getLogger(__name__).info("real clips: %s", realdata.summarise(everything))
     t_data = time.time() - t0
 
     table = load_table()
-    tcfg = replace(TrainConfig(), steps=args.steps, batch=args.batch, seed=args.seed, threads=args.threads)
-    gen, summary = train(corpus, val, table.shapes, tcfg, MotionConfig())
+    tcfg = replace(TrainConfig(), steps=args.steps, batch=args.batch, seed=args.seed, threads=args.threads,
+                   real_batch=args.real_batch, real_weight=args.real_weight, lr=args.lr)
+    init = load_motion_generator(path=args.init) if args.init is not None else None
+    model_cfg = init.config if init is not None else MotionConfig(utterance_norm=args.utterance_norm)
+    gen, summary = train(corpus, val, table.shapes, tcfg, model_cfg, real=real, real_val=real_val, init=init)
     summary.update({
         "command": "python -m talkinghead.train " + " ".join(sys.argv[1:] if argv is None else argv),
         "corpus": {**asdict(cfg), "items": len(corpus), "hours": round(corpus.seconds() / 3600, 3)},
         "validation_corpus": {**asdict(val_cfg), "items": len(val), "hours": round(val.seconds() / 3600, 3)},
         "corpus_seconds": round(t_data, 1),
         "viseme_table": table.source,
+        **({"real_corpus": {"clips": len(real), "validation_clips": len(real_val),
+                            "minutes": round(real.seconds() / 60, 1), "source": "GRID corpus speaker s1 (CC BY 4.0)",
+                            "validation": [str(n) for n in real_val.names]}} if real is not None else {}),
+        **({"init": str(args.init)} if args.init is not None else {}),
         "parameters": sum(p.numel() for p in gen.parameters()),
     })
     path = save_motion_generator(gen, args.out, summary={k: v for k, v in summary.items() if k != "history"})

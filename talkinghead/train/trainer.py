@@ -28,7 +28,7 @@ import torch
 
 from talkinghead.audio import DEFAULT_MEL
 from talkinghead.geometry import INNER_LIPS, JAW, N_POINTS, OUTER_LIPS, canonical_face
-from talkinghead.motion import MotionConfig, MotionGenerator
+from talkinghead.motion import MotionConfig, MotionGenerator, spectral_shape
 from talkinghead.train.corpus import Corpus
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,11 @@ class TrainConfig:
     w_opening: float = 3.0  # weight of the inner-lip gap term
     w_closure: float = 1.5  # weight of the closure term (opening above a closed target)
     freq_masks: int = 2  # SpecAugment frequency masks per training crop
+    real_batch: int = 0  # crops of real talking-face clips per step (0: synthetic only)
+    real_frames: int = 75  # video frames per real crop (GRID clips are 75 frames at 25 fps)
+    real_weight: float = 1.0  # weight of the real crops' loss against the synthetic crops'
+    real_warp: float = 0.1  # real crops: mel axis warped by a random factor in 1 ± this (vocal tract length)
+    real_tilt: float = 1.5  # real crops: random spectral tilt up to ± this (log units, band 0 to 79)
     threads: int = 1  # torch CPU threads (1: fastest per core on a shared machine)
     log_every: int = 50  # steps between log lines
     val_every: int = 250  # steps between validation passes
@@ -87,16 +92,7 @@ class Batcher:
         self.gen = torch.Generator().manual_seed(seed)
 
     def _rows(self, table: torch.Tensor, item: torch.Tensor, idx: torch.Tensor, fill: float | None) -> torch.Tensor:
-        """Rows ``idx`` (``B×…`` local frame indices) of each batch item's part of ``table``;
-        outside the item: ``fill`` (None: the nearest row)."""
-        shape = (-1, *([1] * (idx.dim() - 1)))
-        length = self.lengths[item].view(shape)
-        rows = table[(self.offsets[item].view(shape) + idx.clamp(min=0).minimum(length - 1)).reshape(-1)]
-        rows = rows.float().reshape(*idx.shape, table.shape[1])
-        if fill is not None:
-            valid = (idx >= 0) & (idx < length)
-            rows = torch.where(valid.unsqueeze(-1), rows, torch.full_like(rows, fill))
-        return rows
+        return _rows(table, self.offsets, self.lengths, item, idx, fill)
 
     def sample(self, batch: int, frames: int, fps: float, items: torch.Tensor | None = None,
                starts: torch.Tensor | None = None, freq_masks: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,17 +111,103 @@ class Batcher:
         offs = torch.arange(-self.context, self.context + 2)
         rows = self._rows(self.mel, items, lo.long()[..., None] + offs, self.silence)  # B×T×(W+1)×80
         windows = rows[..., :-1, :] * (1 - frac) + rows[..., 1:, :] * frac  # B×T×W×80
-        for _ in range(freq_masks):
-            width = torch.randint(0, 9, (batch,), generator=self.gen)
-            low = (torch.rand(batch, generator=self.gen) * (windows.shape[-1] - width)).long()
-            band = torch.arange(windows.shape[-1])
-            mask = (band[None] >= low[:, None]) & (band[None] < (low + width)[:, None])  # B×80
-            mean = windows.mean(dim=(1, 2), keepdim=True)  # B×1×1×80
-            windows = torch.where(mask[:, None, None, :], mean.mean(-1, keepdim=True), windows)
+        windows = freq_mask(windows, self.gen, freq_masks)
         w = self._rows(self.weights, items, lo.long()[..., None] + torch.arange(2), None)  # B×T×2×V
         w = w[..., 0, :] * (1 - frac[..., 0, :]) + w[..., 1, :] * frac[..., 0, :]
         target = (w @ self.shapes).reshape(batch, frames, N_POINTS, 3)
         return windows, target
+
+
+def augment_voice(windows: torch.Tensor, gen: torch.Generator, *, warp: float, tilt: float,
+                  silence: float) -> torch.Tensor:
+    """Another voice and channel for each crop of ``B×T×W×80`` log-mel windows: the mel axis
+    warped by a factor in ``1 ± warp`` (a longer or shorter vocal tract moves the formants) and a
+    spectral tilt up to ``± tilt`` (microphone/room), digital silence left as it is."""
+    b, n_mels = windows.shape[0], windows.shape[-1]
+    band = torch.arange(n_mels, dtype=torch.float32)
+    factor = 1.0 + (torch.rand(b, generator=gen) * 2 - 1) * warp  # B
+    pos = (band[None] * factor[:, None]).clamp(0, n_mels - 1.000001)  # B×80
+    lo = pos.floor().long()
+    frac = (pos - lo).view(b, 1, 1, n_mels)
+    idx = lo.view(b, 1, 1, n_mels).expand(*windows.shape)
+    warped = windows.gather(-1, idx) * (1 - frac) + windows.gather(-1, (idx + 1).clamp(max=n_mels - 1)) * frac
+    slope = (torch.rand(b, generator=gen) * 2 - 1) * tilt  # B
+    ramp = (band / (n_mels - 1) - 0.5)[None] * slope[:, None]  # B×80
+    out = warped + ramp.view(b, 1, 1, n_mels)
+    return torch.where(windows > silence + 0.5, out, windows)
+
+
+class RealBatcher:
+    """Random crops of a :class:`~talkinghead.train.realdata.RealCorpus` as (windows, target
+    displacement) at each clip's own frame rate (all clips of one batch must share it)."""
+
+    def __init__(self, corpus, *, context: int, seed: int) -> None:
+        self.mel = torch.from_numpy(corpus.mel)  # float16, N_mel×80
+        self.motion = torch.from_numpy(corpus.motion.reshape(len(corpus.motion), -1))  # float16, N×204
+        self.mel_offsets = torch.from_numpy(corpus.mel_offsets)
+        self.frame_offsets = torch.from_numpy(corpus.frame_offsets)
+        self.lengths = self.frame_offsets[1:] - self.frame_offsets[:-1]
+        self.mel_lengths = self.mel_offsets[1:] - self.mel_offsets[:-1]
+        fps = np.unique(corpus.fps)
+        if len(fps) != 1:
+            raise ValueError(f"real clips at several frame rates {fps}: one RealBatcher per rate")
+        self.fps = float(fps[0])
+        self.context = context
+        self.rate = DEFAULT_MEL.frame_rate
+        self.silence = DEFAULT_MEL.silence_value
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def sample(self, batch: int, frames: int, items: torch.Tensor | None = None, starts: torch.Tensor | None = None,
+               warp: float = 0.0, tilt: float = 0.0, freq_masks: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(windows ``B×T×W×80``, target ``B×T×68×3``); ``starts`` in frames (default random)."""
+        if items is None:
+            items = torch.randint(0, len(self.lengths), (batch,), generator=self.gen)
+        frames = int(min(frames, int(self.lengths[items].min())))
+        if starts is None:
+            room = (self.lengths[items] - frames).clamp(min=0)
+            starts = (torch.rand(batch, generator=self.gen) * (room + 1).float()).long().minimum(room)
+        k = starts[:, None] + torch.arange(frames)[None]  # B×T frame indices in the clip
+        centre = k.double() * (self.rate / self.fps)  # mel position of each frame
+        lo = centre.floor()
+        frac = (centre - lo).float()[..., None, None]
+        offs = torch.arange(-self.context, self.context + 2)
+        rows = _rows(self.mel, self.mel_offsets, self.mel_lengths, items, lo.long()[..., None] + offs, self.silence)
+        windows = rows[..., :-1, :] * (1 - frac) + rows[..., 1:, :] * frac  # B×T×W×80
+        if warp > 0 or tilt > 0:
+            windows = augment_voice(windows, self.gen, warp=warp, tilt=tilt, silence=self.silence)
+        windows = freq_mask(windows, self.gen, freq_masks)
+        target = self.motion[(self.frame_offsets[items][:, None] + k).reshape(-1)].float()
+        return windows, target.reshape(batch, frames, N_POINTS, 3)
+
+
+def _rows(table: torch.Tensor, offsets: torch.Tensor, lengths: torch.Tensor, item: torch.Tensor, idx: torch.Tensor,
+          fill: float | None) -> torch.Tensor:
+    """Rows ``idx`` (``B×…`` local indices) of each batch item's part of ``table``; outside the
+    item: ``fill`` (None: the nearest row)."""
+    shape = (-1, *([1] * (idx.dim() - 1)))
+    length = lengths[item].view(shape)
+    rows = table[(offsets[item].view(shape) + idx.clamp(min=0).minimum(length - 1)).reshape(-1)]
+    rows = rows.float().reshape(*idx.shape, table.shape[1])
+    if fill is not None:
+        valid = (idx >= 0) & (idx < length)
+        rows = torch.where(valid.unsqueeze(-1), rows, torch.full_like(rows, fill))
+    return rows
+
+
+def freq_mask(windows: torch.Tensor, gen: torch.Generator, n: int) -> torch.Tensor:
+    """``n`` bands of up to 8 mel channels per crop replaced by the crop's mean (SpecAugment)."""
+    batch = windows.shape[0]
+    for _ in range(n):
+        width = torch.randint(0, 9, (batch,), generator=gen)
+        low = (torch.rand(batch, generator=gen) * (windows.shape[-1] - width)).long()
+        band = torch.arange(windows.shape[-1])
+        mask = (band[None] >= low[:, None]) & (band[None] < (low + width)[:, None])  # B×80
+        mean = windows.mean(dim=(1, 2), keepdim=True)  # B×1×1×80
+        windows = torch.where(mask[:, None, None, :], mean.mean(-1, keepdim=True), windows)
+    return windows
 
 
 def _lr(step: int, cfg: TrainConfig) -> float:
@@ -150,14 +232,32 @@ def losses(pred: torch.Tensor, target: torch.Tensor, fps: float, cfg: TrainConfi
     return {"total": total, "position": pos, "velocity": vel, "opening": gap, "closure": closure}
 
 
-def fit_normalisation(gen: MotionGenerator, corpus: Corpus, shapes: np.ndarray, seed: int) -> None:
-    """Set the encoder's mel mean/std and the head's per-coordinate output scale from the data."""
+def _normalised_mel(mel: np.ndarray, offsets: np.ndarray, rows: np.ndarray, utterance_norm: bool) -> np.ndarray:
+    """Rows ``rows`` of ``mel`` (float32), each item's spectral shape removed when ``utterance_norm``."""
+    out = mel[rows].astype(np.float32)
+    if utterance_norm:
+        item = np.searchsorted(offsets, rows, side="right") - 1
+        for i in np.unique(item):
+            m = torch.from_numpy(mel[offsets[i]:offsets[i + 1]].astype(np.float32))[None]
+            out[item == i] -= spectral_shape(m)[0].numpy()
+    return out
+
+
+def fit_normalisation(gen: MotionGenerator, corpus: Corpus, shapes: np.ndarray, seed: int, real=None) -> None:
+    """Set the encoder's mel mean/std and the head's per-coordinate output scale from the data
+    (the synthetic corpus, and the real one when given: 200k synthetic and up to 100k real frames)."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(corpus.mel), size=min(200_000, len(corpus.mel)), replace=False)
-    mel = corpus.mel[idx].astype(np.float32)
+    utt = gen.config.utterance_norm
+    mel = _normalised_mel(corpus.mel, corpus.offsets, idx, utt)
+    disp = corpus.weights[idx].astype(np.float32) @ shapes.reshape(len(shapes), -1)
+    if real is not None:
+        ridx = rng.choice(len(real.mel), size=min(100_000, len(real.mel)), replace=False)
+        mel = np.concatenate([mel, _normalised_mel(real.mel, real.mel_offsets, ridx, utt)])
+        fidx = rng.choice(len(real.motion), size=min(100_000, len(real.motion)), replace=False)
+        disp = np.concatenate([disp, real.motion[fidx].reshape(len(fidx), -1).astype(np.float32)])
     gen.encoder.mel_mean.copy_(torch.from_numpy(mel.mean(0)))
     gen.encoder.mel_std.copy_(torch.from_numpy(mel.std(0) + 1e-3))
-    disp = corpus.weights[idx].astype(np.float32) @ shapes.reshape(len(shapes), -1)
     scale = np.maximum(disp.std(0), 0.01)  # ≥ 0.01 so the style transfer can still move any point
     gen.out_scale.copy_(torch.from_numpy(scale.astype(np.float32)))
 
@@ -177,27 +277,66 @@ def evaluate(gen: MotionGenerator, batcher: Batcher, cfg: TrainConfig, n: int) -
     return out
 
 
+def evaluate_real(gen: MotionGenerator, batcher: RealBatcher, cfg: TrainConfig) -> dict[str, float]:
+    """On whole real clips: mean losses and the mean per-clip correlation of the predicted and the
+    real inner-lip opening (lag 0)."""
+    gen.eval()
+    out: dict[str, float] = {}
+    corrs = []
+    can = torch.tensor(np.asarray(canonical_face()), dtype=torch.float32)
+    items = torch.arange(len(batcher))
+    with torch.no_grad():
+        for chunk in items.split(16):
+            x, y = batcher.sample(len(chunk), cfg.real_frames, items=chunk, starts=torch.zeros(len(chunk), dtype=torch.long))
+            pred = gen(x)
+            for k, v in losses(pred, y, batcher.fps, cfg).items():
+                out[k] = out.get(k, 0.0) + float(v) * len(chunk) / len(items)
+            gp, gt = inner_gap(can + pred), inner_gap(can + y)
+            for a, b in zip(gp, gt, strict=True):
+                if a.std() > 0 and b.std() > 0:
+                    corrs.append(float(torch.corrcoef(torch.stack([a, b]))[0, 1]))
+    gen.train()
+    out["r"] = float(np.mean(corrs)) if corrs else 0.0
+    return out
+
+
 def train(
-    corpus: Corpus, val: Corpus, shapes: np.ndarray, cfg: TrainConfig, model_cfg: MotionConfig = MotionConfig()
+    corpus: Corpus, val: Corpus, shapes: np.ndarray, cfg: TrainConfig, model_cfg: MotionConfig = MotionConfig(),
+    *, real=None, real_val=None, init: MotionGenerator | None = None,
 ) -> tuple[MotionGenerator, dict]:
     """Train a :class:`MotionGenerator`; returns it (eval mode) and a summary dict. Runs on
-    ``cfg.threads`` CPU threads (the process's setting is restored afterwards)."""
+    ``cfg.threads`` CPU threads (the process's setting is restored afterwards).
+
+    ``real`` / ``real_val`` (:class:`~talkinghead.train.realdata.RealCorpus`): real talking-face
+    clips mixed into every step (``cfg.real_batch`` crops) and scored at each validation.
+    ``init``: fine-tune a copy of this generator (its input/output normalisation is kept)
+    instead of training from scratch."""
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.threads)
     try:
-        return _train(corpus, val, shapes, cfg, model_cfg)
+        return _train(corpus, val, shapes, cfg, model_cfg, real=real, real_val=real_val, init=init)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(
-    corpus: Corpus, val: Corpus, shapes: np.ndarray, cfg: TrainConfig, model_cfg: MotionConfig = MotionConfig()
+    corpus: Corpus, val: Corpus, shapes: np.ndarray, cfg: TrainConfig, model_cfg: MotionConfig = MotionConfig(),
+    *, real=None, real_val=None, init: MotionGenerator | None = None,
 ) -> tuple[MotionGenerator, dict]:
     torch.manual_seed(cfg.seed)
     gen = MotionGenerator(config=model_cfg)
-    fit_normalisation(gen, corpus, shapes, cfg.seed)
+    if init is not None:
+        if init.config != model_cfg:
+            raise ValueError("fine-tuning needs the initial generator's architecture")
+        gen.load_state_dict(init.state_dict())
+    else:
+        fit_normalisation(gen, corpus, shapes, cfg.seed, real=real if cfg.real_batch > 0 else None)
     batcher = Batcher(corpus, shapes, context=model_cfg.context, seed=cfg.seed)
     val_batcher = Batcher(val, shapes, context=model_cfg.context, seed=cfg.seed + 1)
+    use_real = real is not None and cfg.real_batch > 0
+    real_batcher = RealBatcher(real, context=model_cfg.context, seed=cfg.seed + 3) if use_real else None
+    real_val_batcher = RealBatcher(real_val, context=model_cfg.context, seed=cfg.seed + 4) if (
+        use_real and real_val is not None and len(real_val)) else None
     fps_gen = torch.Generator().manual_seed(cfg.seed + 2)
     decay = [p for n, p in gen.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in gen.named_parameters() if p.dim() <= 1]
@@ -214,8 +353,15 @@ def _train(
         for group in opt.param_groups:
             group["lr"] = _lr(step, cfg)
         parts = losses(gen(x), y, fps, cfg)
+        total = parts["total"]
+        if real_batcher is not None:
+            xr, yr = real_batcher.sample(cfg.real_batch, cfg.real_frames, warp=cfg.real_warp, tilt=cfg.real_tilt,
+                                         freq_masks=cfg.freq_masks)
+            real_parts = losses(gen(xr), yr, real_batcher.fps, cfg)
+            total = total + cfg.real_weight * real_parts["total"]
+            parts.update({f"real_{k}": v for k, v in real_parts.items()})
         opt.zero_grad(set_to_none=True)
-        parts["total"].backward()
+        total.backward()
         torch.nn.utils.clip_grad_norm_(gen.parameters(), cfg.grad_clip)
         opt.step()
         for k, v in parts.items():
@@ -227,6 +373,9 @@ def _train(
                      **{f"train_{k}": round(v, 5) for k, v in avg.items()}}
             if (step + 1) % cfg.val_every == 0 or step + 1 == cfg.steps:
                 entry.update({f"val_{k}": round(v, 5) for k, v in evaluate(gen, val_batcher, cfg, 128).items()})
+                if real_val_batcher is not None:
+                    entry.update({f"val_real_{k}": round(v, 5)
+                                  for k, v in evaluate_real(gen, real_val_batcher, cfg).items()})
             history.append(entry)
             log.info("%s", "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in entry.items()))
     gen.eval()
