@@ -178,8 +178,8 @@ register(WeightSpec(
     filename="motion_generator.safetensors",
     group="motion",
     local_path="motion_generator.safetensors",
-    sha256="7df81839b67bb95a4d48b45b67763365d2fc424f719c3b287f7c194918ebc6f2",
-    size_bytes=1_844_264,
+    sha256="b69d0057bd07243bcf0cbfdec8bf4fe8b1a6482c7c7de35d60ad204751dea1f3",
+    size_bytes=1_845_512,
     description="audio encoder + motion generator (log-mel → 68×3 landmark motion), trained by this project",
 ))
 
