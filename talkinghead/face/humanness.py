@@ -1,4 +1,4 @@
-"""Is a detected face a person's? Two image cues that catch animals fitted with a human mesh.
+"""Is a detected face a person's? Three image cues that catch animals fitted with a human mesh.
 
 MediaPipe (and FAN) fit a human-proportioned mesh to a bare-faced primate such as a capuchin
 monkey, and the mesh's own geometry — landmark ratios, Procrustes residual, iris size, mesh
@@ -32,6 +32,21 @@ up to 40°) score fur ≤ 0.33 (≤ 0.44 for the altered portraits) and logit �
 heads turned less than 20°). Limits: a colour cast that tints white fur as much as skin
 (tungsten light) and a black-and-white photo both hide cue 1, and the animal is then accepted;
 one monkey portrait is all the animal data this was measured on.
+
+3. **A CNN face detector trained only on people confirms the face** (:func:`human_score`):
+   dlib's MMOD ``mmod_human_face_detector`` (weights from the ``face-recognition-models``
+   wheel) scores one eye-levelled crop in which the landmarks' box is 80 px wide. Its
+   max-margin training pushes faces to a confidence of about 1 and everything else below 0;
+   a crop where it finds no face near the centre scores ``NO_FACE_SCORE``. A face it does not
+   confirm (below ``HUMAN_MIN``) is refused whatever cues 1 and 2 say. This is the general
+   cue: it needs no fur, colour or particular animal, and catches dogs whose faces have the
+   skin-like colour of their fur all round.
+
+Measured with ``benchmarks/eval_humanness.py --changes`` on the portraits of
+``../shared/media``, each also mirrored, rescaled ×0.4/0.7/1.5, JPEG q30, darkened,
+brightened, grey, rotated 15°/−25° and blurred, and 10 frames of each of 28 real clips: people
+(paintings, a statue, a cartoon, heads turned to 44°) score 0.97–1.11, animals that MediaPipe
+fits a mesh to (capuchin, shiba, llama, cat) at most 0.72.
 """
 
 from __future__ import annotations
@@ -59,6 +74,12 @@ DETECTOR_CROP = 256  # side of the crops given to the detector (pixels)
 DETECTOR_FACE_WIDTHS = (64, 88, 112, 136, 160)  # width of the landmarks' box in those crops
 DETECTOR_LOGIT_MAX = 1.4  # cue 2 fires below this mean score logit (score 0.80; animal 1.02, people ≥ 1.64)
 
+# -- cue 3: a CNN face detector trained only on people
+MMOD_FACE_WIDTH = 80  # width of the landmarks' box in the crop given to the CNN (pixels)
+MMOD_CROP = 176  # side of that crop (pixels): 2.2 face widths, so the whole head is in it
+NO_FACE_SCORE = -1.0  # score of a crop without a detection near its centre (MMOD's negative margin)
+HUMAN_MIN = 0.85  # a face is a person's at this MMOD confidence (people ≥ 0.97, animals ≤ 0.72)
+
 
 @dataclass(frozen=True)
 class HumannessCues:
@@ -66,11 +87,33 @@ class HumannessCues:
 
     fur: float  # fraction (0–1) of the paler cheek band's points that look like pale fur
     detector_logit: float | None  # mean BlazeFace score logit; None when not needed (no fur)
+    human: float | None = None  # cue 3: MMOD human-face confidence; None when not computed
 
     @property
     def is_animal(self) -> bool:
-        """Both cues say the face is not a person's."""
+        """The human-only CNN does not confirm the face, or cues 1 and 2 both say animal."""
+        if self.human is not None and self.human < HUMAN_MIN:
+            return True
         return self.fur >= FUR_MIN and self.detector_logit is not None and self.detector_logit < DETECTOR_LOGIT_MAX
+
+
+def _levelled_crop(image: np.ndarray, points: np.ndarray, face_width: float, size: int) -> np.ndarray:
+    """A size×size crop of ``image``, eyes horizontal, the landmarks' box ``face_width`` px wide
+    and centred."""
+    import cv2
+
+    p = np.asarray(points, dtype=np.float64)[:, :2]
+    d = p[45] - p[36]
+    c, s = d / max(float(np.linalg.norm(d)), 1e-9)
+    level = np.array([[c, s], [-s, c]])  # image → eyes-horizontal rotation
+    q = p @ level.T
+    lo, hi = q.min(0), q.max(0)
+    width = max(float((hi - lo).max()), 1.0)
+    centre = ((lo + hi) / 2) @ level  # back in image coordinates
+    a = (face_width / width) * level
+    m = np.hstack([a, (np.array([size / 2, size / 2]) - a @ centre)[:, None]])
+    flags = cv2.INTER_AREA if face_width < width else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, m, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _band_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,39 +213,62 @@ _detector = _Detector()
 def detector_logit(image: np.ndarray, points: np.ndarray) -> float:
     """Cue 2: mean logit of BlazeFace's score for this face on eye-levelled crops of several sizes
     (a person: about 1.6–3.1; a score of 0 when it finds nothing counts as 0.001)."""
-    import cv2
-
-    p = np.asarray(points, dtype=np.float64)[:, :2]
-    d = p[45] - p[36]
-    c, s = d / max(float(np.linalg.norm(d)), 1e-9)
-    level = np.array([[c, s], [-s, c]])  # image → eyes-horizontal rotation
-    q = p @ level.T
-    lo, hi = q.min(0), q.max(0)
-    width = max(float((hi - lo).max()), 1.0)
-    centre = ((lo + hi) / 2) @ level  # back in image coordinates
     half = DETECTOR_CROP / 2
-    crops, boxes = [], []
-    for face_width in DETECTOR_FACE_WIDTHS:
-        a = (face_width / width) * level
-        m = np.hstack([a, (np.array([half, half]) - a @ centre)[:, None]])
-        crops.append(
-            cv2.warpAffine(
-                image, m, (DETECTOR_CROP, DETECTOR_CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-            )
-        )
-        boxes.append((half, half, 0.4 * face_width))
+    crops = [_levelled_crop(image, points, w, DETECTOR_CROP) for w in DETECTOR_FACE_WIDTHS]
+    boxes = [(half, half, 0.4 * w) for w in DETECTOR_FACE_WIDTHS]
     scores = np.clip(np.array(_detector.scores(crops, boxes)), 1e-3, 1 - 1e-3)
     return float(np.mean(np.log(scores / (1 - scores))))
 
 
+class _HumanCNN:
+    """dlib's MMOD human-face CNN, loaded on first use from the ``face-recognition-models`` wheel."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._net = None
+
+    def detections(self, crop: np.ndarray) -> list[tuple[float, float, float]]:
+        """(centre x, centre y, confidence) of every face the CNN finds in ``crop`` (RGB uint8)."""
+        with self._lock:
+            if self._net is None:
+                import importlib.util
+                from pathlib import Path
+
+                import dlib
+
+                # The package's own __init__ needs pkg_resources; only its data file is used.
+                spec = importlib.util.find_spec("face_recognition_models")
+                if spec is None or not spec.submodule_search_locations:
+                    raise RuntimeError("face-recognition-models is not installed: pip install -r requirements.txt")
+                weights = Path(spec.submodule_search_locations[0]) / "models" / "mmod_human_face_detector.dat"
+                self._net = dlib.cnn_face_detection_model_v1(str(weights))
+            dets = self._net(np.ascontiguousarray(crop), 0)
+        return [
+            ((d.rect.left() + d.rect.right()) / 2, (d.rect.top() + d.rect.bottom()) / 2, float(d.confidence))
+            for d in dets
+        ]
+
+
+_human_cnn = _HumanCNN()
+
+
+def human_score(image: np.ndarray, points: np.ndarray) -> float:
+    """Cue 3: MMOD confidence of a face centred on the landmarks in an eye-levelled crop
+    (a person: about 1; ``NO_FACE_SCORE`` when the CNN finds no face there)."""
+    crop = _levelled_crop(image, points, MMOD_FACE_WIDTH, MMOD_CROP)
+    half, radius = MMOD_CROP / 2, 0.4 * MMOD_FACE_WIDTH
+    near = [conf for x, y, conf in _human_cnn.detections(crop) if np.hypot(x - half, y - half) < radius]
+    return max(near, default=NO_FACE_SCORE)
+
+
 def assess(image: np.ndarray, points: np.ndarray, *, always_detector: bool = False) -> HumannessCues:
-    """Both cues of one face (the detector only when the fur cue fires, or ``always_detector``)."""
+    """All cues of one face (BlazeFace only when the fur cue fires, or ``always_detector``)."""
     fur = fur_fraction(image, points)
     logit = detector_logit(image, points) if always_detector or fur >= FUR_MIN else None
-    return HumannessCues(fur, logit)
+    return HumannessCues(fur, logit, human_score(image, points))
 
 
 def looks_like_animal(image: np.ndarray, points: np.ndarray) -> bool:
     """True when the face at ``points`` (68×2|3) in ``image`` (H×W×3 uint8 RGB) is an animal's
-    by both cues of the module docstring."""
+    by the cues of the module docstring."""
     return assess(image, points).is_animal
