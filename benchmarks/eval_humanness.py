@@ -1,6 +1,6 @@
 """Margins of the human-vs-animal face check (talkinghead.face.humanness) on real media.
 
-    python benchmarks/eval_humanness.py [--media ../shared/media] [--frames 12] [--changes]
+    python benchmarks/eval_humanness.py [--media ../shared/media] [--frames 12] [--changes] [--avdata ../shared/avdata]
 
 For every portrait in ``MEDIA/portraits``, ``skimage``'s astronaut and ``--frames`` frames of
 every style clip (evenly spaced, plus the two frames with the most closed eyes, the widest
@@ -63,6 +63,9 @@ def _changes(image: np.ndarray):
     yield "cool cast", np.clip(image * np.array([0.85, 1.0, 1.1]), 0, 255).astype(np.uint8)
     rot = cv2.getRotationMatrix2D((w / 2, h / 2), 12, 1.0)
     yield "rotated 12°", cv2.warpAffine(image, rot, (w, h), borderMode=cv2.BORDER_REFLECT)
+    rot = cv2.getRotationMatrix2D((w / 2, h / 2), -25, 1.0)
+    yield "rotated -25°", cv2.warpAffine(image, rot, (w, h), borderMode=cv2.BORDER_REFLECT)
+    yield "grey", np.repeat(image.mean(-1, keepdims=True), 3, -1).astype(np.uint8)
     yield "blurred", cv2.GaussianBlur(image, (0, 0), 2.0)
 
 
@@ -73,7 +76,13 @@ def main() -> None:
     ap.add_argument("--media", type=Path, default=DEFAULT_MEDIA)
     ap.add_argument("--frames", type=int, default=6, help="evenly spaced frames per clip (plus the extremes)")
     ap.add_argument("--changes", action="store_true", help="also score altered copies of each portrait")
-    ap.add_argument("--animal", nargs="*", default=["lp_s22"], help="portraits (file stems) that show an animal")
+    ap.add_argument("--avdata", type=Path, default=None, help="also frames of the clips in AVDATA/eval")
+    ap.add_argument(
+        "--animal",
+        nargs="*",
+        default=["lp_s22", "lp_s31", "lp_s33", "lp_s36", "lp_s39", "lp_s41"],
+        help="portraits (file stems) that show an animal",
+    )
     args = ap.parse_args()
 
     lm = MediaPipeLandmarker()
@@ -83,15 +92,20 @@ def main() -> None:
         images.append((path.stem, image))
         if args.changes:
             images += [(f"{path.stem} {tag}", changed) for tag, changed in _changes(image)]
-    for path in sorted((args.media / "style_clips").glob("*.mp4")):
+    clips = sorted((args.media / "style_clips").glob("*.mp4"))
+    if args.avdata is not None:
+        clips += sorted((args.avdata / "eval").glob("*.mp4"))
+    for path in clips:
         images += _clip_frames(path, lm, args.frames)
 
     rows = []
-    print(f"{'image':40s} {'yaw':>6s} {'fur':>5s} {'logit':>6s}  verdict  fur ms  detector ms")
+    print(f"{'image':40s} {'yaw':>6s} {'fur':>5s} {'logit':>6s} {'human':>6s}  verdict  fur ms  detector ms  cnn ms")
     for name, image in images:
+        truth = name.split(" ")[0] in args.animal
         mesh = _largest_mesh(lm, image)
         if mesh is None:
-            print(f"{name:40s} no face")
+            rows.append((name, 0.0, 0.0, True, truth, None))
+            print(f"{name:40s} no face (refused)")
             continue
         points = mesh_to_68(mesh).astype(np.float64)
         yaw = geometry.fit_pose(points).angles()[0]
@@ -100,25 +114,37 @@ def main() -> None:
         t1 = time.perf_counter()
         logit = humanness.detector_logit(image, points)
         t2 = time.perf_counter()
-        animal = humanness.HumannessCues(fur, logit).is_animal
-        truth = name.split(" ")[0] in args.animal
-        rows.append((name, fur, logit, animal, truth))
+        human = humanness.human_score(image, points)
+        t3 = time.perf_counter()
+        animal = humanness.HumannessCues(fur, logit, human).is_animal
+        rows.append((name, fur, logit, animal, truth, human))
         verdict = "ANIMAL" if animal else "person"
-        times = f"{1e3 * (t1 - t0):6.1f}  {1e3 * (t2 - t1):11.1f}"
-        print(f"{name:40s} {yaw:6.1f} {fur:5.2f} {logit:6.2f}  {verdict:7s}  {times}")
+        times = f"{1e3 * (t1 - t0):6.1f}  {1e3 * (t2 - t1):11.1f}  {1e3 * (t3 - t2):6.1f}"
+        print(f"{name:40s} {yaw:6.1f} {fur:5.2f} {logit:6.2f} {human:6.2f}  {verdict:7s}  {times}")
     animals = [r for r in rows if r[4]]
     people = [r for r in rows if not r[4]]
-    print(f"\nthresholds: an animal has fur >= {humanness.FUR_MIN} and logit < {humanness.DETECTOR_LOGIT_MAX}")
+    print(
+        f"\nthresholds: an animal has human < {humanness.HUMAN_MIN}, "
+        f"or fur >= {humanness.FUR_MIN} and logit < {humanness.DETECTOR_LOGIT_MAX}"
+    )
     missed = [r[0] for r in animals if not r[3]]
     refused = [r[0] for r in people if r[3]]
     print(f"animals: {len(animals) - len(missed)}/{len(animals)} refused; accepted: {missed}")
     print(f"people: {len(people) - len(refused)}/{len(people)} accepted; refused: {refused}")
-    caught = [r for r in animals if r[3]]
+    meshed = [r for r in animals if r[5] is not None]
+    if meshed:
+        top = max(meshed, key=lambda r: r[5])
+        print(f"animals with a mesh: {len(meshed)}, highest human score {top[5]:.2f} ({top[0]})")
+    scored = [r for r in people if r[5] is not None]
+    if scored:
+        low = min(scored, key=lambda r: r[5])
+        print(f"people: lowest human score {low[5]:.2f} ({low[0]})")
+    caught = [r for r in animals if r[3] and r[5] is not None]
     if caught:
         a_fur, a_logit = min(caught, key=lambda r: r[1]), max(caught, key=lambda r: r[2])
         print(f"refused animals: lowest fur {a_fur[1]:.2f} ({a_fur[0]}), highest logit {a_logit[2]:.2f} ({a_logit[0]})")
-    if people:
-        p_fur, p_logit = max(people, key=lambda r: r[1]), min(people, key=lambda r: r[2])
+    if scored:
+        p_fur, p_logit = max(scored, key=lambda r: r[1]), min(scored, key=lambda r: r[2])
         print(f"people: highest fur {p_fur[1]:.2f} ({p_fur[0]}), lowest logit {p_logit[2]:.2f} ({p_logit[0]})")
 
 
