@@ -4,6 +4,7 @@ Upload a portrait, an audio clip and a style clip; see the four style references
 and their Intermediate Style Patterns; run the test-time style transfer and watch the result.
 
     python app.py [--host 0.0.0.0] [--port 7860] [--share] [--renderer auto|warp|liveportrait] [--device auto|cpu|cuda]
+                  [--max-audio-seconds 60] [--concurrency 4] [--queue-size 12]
 """
 
 from __future__ import annotations
@@ -245,8 +246,12 @@ def _require(**values: Any) -> None:
             raise InputError(names[name])
 
 
-def build_demo(pipeline: Pipeline) -> gr.Blocks:
-    """The Gradio UI around one :class:`Pipeline` (models loaded once, shared by every request)."""
+def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12) -> gr.Blocks:
+    """The Gradio UI around one :class:`Pipeline` (models loaded once, shared by every request).
+
+    At most ``concurrency`` generations (Generate and Compare together) run at once; up to
+    ``queue_size`` more wait in the queue, each shown its position; past that a request is
+    refused with Gradio's "queue is full" message."""
     renderers = list(pipeline.renderers)
 
     def options(strength, head_motion, blinks, steps, fps, size, renderer, seed) -> RequestOptions:
@@ -441,6 +446,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                 [portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed],
                 [refs, isps, plot, table, video, side, report_file, status],
                 api_name="generate",
+                concurrency_id="generation",
             )
         with gr.Tab("Compare styles"):
             gr.Markdown(
@@ -473,8 +479,9 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
                 [c_portrait, c_audio, *c_styles, c_strength, c_head, c_seed],
                 [*c_videos, c_grid, c_table],
                 api_name="compare",
+                concurrency_id="generation",
             )
-    demo.queue(default_concurrency_limit=1, max_size=16)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
 
 
@@ -485,10 +492,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", action="store_true", help="create a public Gradio link")
     parser.add_argument("--renderer", default="auto", choices=["auto", "warp", "liveportrait"])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--max-audio-seconds", type=float, default=60.0,
+                        help="longer audio is trimmed to this, with a warning (default 60)")
+    parser.add_argument("--concurrency", type=int, default=4, help="generations that run at once (default 4)")
+    parser.add_argument("--queue-size", type=int, default=12,
+                        help="requests that may wait for a free slot; more are refused (default 12)")
     args = parser.parse_args(argv)
+    if args.max_audio_seconds <= 0 or args.concurrency < 1 or args.queue_size < 0:
+        parser.error("--max-audio-seconds and --concurrency must be positive, --queue-size not negative")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    pipeline = Pipeline(PipelineConfig(renderer=args.renderer, device=args.device))
-    demo = build_demo(pipeline)
+    pipeline = Pipeline(
+        PipelineConfig(renderer=args.renderer, device=args.device, max_audio_seconds=args.max_audio_seconds)
+    )
+    demo = build_demo(pipeline, concurrency=args.concurrency, queue_size=args.queue_size)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True)
 
 

@@ -200,12 +200,15 @@ def normalise_level(audio: np.ndarray, cfg: MelConfig = DEFAULT_MEL) -> np.ndarr
     return (x * 10 ** (gain_db / 20)).astype(np.float32)
 
 
-def frame_windows(mel: torch.Tensor, n_out: int, fps: float, cfg: MelConfig = DEFAULT_MEL) -> torch.Tensor:
+def frame_windows(
+    mel: torch.Tensor, n_out: int, fps: float, cfg: MelConfig = DEFAULT_MEL, *, start: int = 0
+) -> torch.Tensor:
     """Windows of mel frames around each output frame: ``T_mel×80 → n_out×(2·context+1)×80``.
 
     Output frame ``k`` is at ``k/fps`` s = mel position ``p = k·frame_rate/fps``; its window holds
     the mel spectrum at ``p−context … p+context`` (linear interpolation between mel frames; the
-    silence value outside the clip).
+    silence value outside the clip). ``start`` skips the first output frames: frames
+    ``start … start+n_out−1`` of the clip, so a long clip can be windowed a chunk at a time.
     """
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
@@ -213,7 +216,7 @@ def frame_windows(mel: torch.Tensor, n_out: int, fps: float, cfg: MelConfig = DE
     pad = cfg.context + 2
     padded = torch.full((t_mel + 2 * pad, n_mels), cfg.silence_value, dtype=mel.dtype)
     padded[pad : pad + t_mel] = mel
-    centre = torch.arange(n_out, dtype=torch.float64) * (cfg.frame_rate / fps)
+    centre = torch.arange(start, start + n_out, dtype=torch.float64) * (cfg.frame_rate / fps)
     pos = centre[:, None] + torch.arange(-cfg.context, cfg.context + 1, dtype=torch.float64)[None, :] + pad
     pos = pos.clamp(0, t_mel + 2 * pad - 1.000001)
     lo = pos.floor().long()
@@ -221,16 +224,21 @@ def frame_windows(mel: torch.Tensor, n_out: int, fps: float, cfg: MelConfig = DE
     return padded[lo] * (1 - w) + padded[lo + 1] * w  # n_out × C × n_mels
 
 
-def audio_features(audio16k: np.ndarray, fps: float, cfg: MelConfig = DEFAULT_MEL) -> torch.Tensor:
-    """What the motion generator consumes: ``1 × T × (2·context+1) × 80`` float32, with
-    ``T = round(duration·fps)`` video frames (see module docstring)."""
+def utterance_mel(audio16k: np.ndarray, fps: float, cfg: MelConfig = DEFAULT_MEL) -> tuple[torch.Tensor, int]:
+    """The level-normalised log-mel spectrogram of a whole utterance (``T_mel × 80``) and its
+    number of video frames, ``round(duration·fps)``: the input of :func:`frame_windows`."""
     x = np.asarray(audio16k, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"audio must be mono 1-D, got shape {x.shape}")
     if not np.isfinite(x).all():
         raise ValueError("audio contains NaN or infinite samples")
-    mel = log_mel(normalise_level(x, cfg), cfg)
-    n_out = output_frame_count(len(x), fps, cfg)
+    return log_mel(normalise_level(x, cfg), cfg), output_frame_count(len(x), fps, cfg)
+
+
+def audio_features(audio16k: np.ndarray, fps: float, cfg: MelConfig = DEFAULT_MEL) -> torch.Tensor:
+    """What the motion generator consumes: ``1 × T × (2·context+1) × 80`` float32, with
+    ``T = round(duration·fps)`` video frames (see module docstring)."""
+    mel, n_out = utterance_mel(audio16k, fps, cfg)
     return frame_windows(mel, n_out, fps, cfg)[None]
 
 

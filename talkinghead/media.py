@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import wave
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import IO, BinaryIO, Literal
 
 import imageio_ffmpeg
 import numpy as np
@@ -797,51 +798,128 @@ def _check_frame(frame: object, shape: tuple[int, ...] | None, index: int) -> np
     return a
 
 
-def _encode_frames(frames: Iterator[np.ndarray], first: np.ndarray, fps: float, out: Path, *,
-                   crf: int, preset: str) -> int:
-    """Pipe raw RGB frames into libx264; returns the number of frames written."""
-    h, w = first.shape[:2]
-    pad = ((0, h % 2), (0, w % 2), (0, 0))  # yuv420p needs even sides: repeat the last row/column
-    out_h, out_w = h + h % 2, w + w % 2
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{out_w}x{out_h}", "-framerate", _rate_arg(fps),
-           "-i", "-", "-an",
-           # Convert with the BT.709 matrix and say so in the stream, so every player shows the
-           # same colours (untagged streams are interpreted differently by different browsers).
-           "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
-                  "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
-           "-c:v", "libx264", "-preset", preset, "-crf", str(int(crf)), "-pix_fmt", "yuv420p",
-           "-movflags", "+faststart", "-f", "mp4", str(out)]
-    n = 0
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
-        assert proc.stdin is not None
-        broken = False
+class VideoWriter:
+    """One MP4 written frame by frame: H.264 yuv420p (+ AAC audio), fast start, browser-safe.
+
+    ``write`` pipes each ``H×W×3`` uint8 frame straight into libx264 (nothing is held in memory,
+    so several writers can be fed from one render pass); ``close`` adds the audio — padded with
+    silence or trimmed to exactly ``frames / fps`` seconds — and renames the finished file into
+    place. Odd sizes are padded by one repeated row/column. Used as a context manager, an
+    exception inside the block (or :meth:`abort`) leaves nothing behind; ffmpeg's own failures
+    raise :class:`RuntimeError` with its message.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, *, audio: np.ndarray | None = None,
+                 audio_rate: int = SAMPLE_RATE, crf: int = 18, preset: str = "medium") -> None:
+        if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
+            raise ValueError(f"fps must be in (0, {MAX_FPS:.0f}], got {fps}")
+        if not 0 <= crf <= 51:
+            raise ValueError(f"crf must be in [0, 51], got {crf}")
+        if audio is not None:
+            audio = np.asarray(audio, dtype=np.float32)
+            if audio.ndim != 1:
+                raise ValueError(f"audio must be mono (1-D), got shape {audio.shape}")
+            if not np.all(np.isfinite(audio)):
+                raise ValueError("audio contains NaN or infinity")
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise FileNotFoundError(f"output folder {self.path.parent} does not exist")
+        self.fps, self.audio, self.audio_rate, self.crf, self.preset = fps, audio, audio_rate, crf, preset
+        self.frames = 0
+        self._shape: tuple[int, ...] | None = None
+        self._proc: subprocess.Popen | None = None
+        self._err: IO[bytes] | None = None
+        self._work = tempfile.TemporaryDirectory(prefix="talkinghead-video-")
+        self._video = Path(self._work.name) / "video.mp4"
+
+    def _start(self, shape: tuple[int, ...]) -> None:
+        h, w = shape[:2]
+        cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w + w % 2}x{h + h % 2}",
+               "-framerate", _rate_arg(self.fps), "-i", "-", "-an",
+               # Convert with the BT.709 matrix and say so in the stream, so every player shows the
+               # same colours (untagged streams are interpreted differently by different browsers).
+               "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,"
+                      "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv",
+               "-c:v", "libx264", "-preset", self.preset, "-crf", str(int(self.crf)), "-pix_fmt", "yuv420p",
+               "-movflags", "+faststart", "-f", "mp4", str(self._video)]
+        self._err = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._err)
+        self._shape = shape
+
+    def _failure(self, what: str) -> RuntimeError:
+        rc = self._proc.wait() if self._proc is not None else None
+        stderr = b""
+        if self._err is not None:
+            self._err.seek(0)
+            stderr = self._err.read()
+        self.abort()
+        return RuntimeError(f"ffmpeg failed to {what} (exit code {rc}):\n{_tail(stderr)}")
+
+    def write(self, frame: np.ndarray) -> None:
+        a = _check_frame(frame, self._shape, self.frames)
+        if self._proc is None:
+            self._start(a.shape)
+        h, w = a.shape[:2]
+        if h % 2 or w % 2:  # yuv420p needs even sides: repeat the last row/column
+            a = np.pad(a, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
         try:
-            frame: np.ndarray | None = first
-            while frame is not None:
-                if pad[0][1] or pad[1][1]:
-                    frame = np.pad(frame, pad, mode="edge")
-                try:
-                    proc.stdin.write(memoryview(np.ascontiguousarray(frame)).cast("B"))
-                except BrokenPipeError:
-                    broken = True
-                    break
-                n += 1
-                nxt = next(frames, None)
-                frame = None if nxt is None else _check_frame(nxt, first.shape, n)
+            self._proc.stdin.write(memoryview(np.ascontiguousarray(a)).cast("B"))  # type: ignore[union-attr]
+        except BrokenPipeError:
+            raise self._failure("encode the video") from None
+        self.frames += 1
+
+    def close(self) -> Path:
+        """Finish the video (and its audio track) and move it into place; returns the path."""
+        if self._proc is None:
+            self.abort()
+            raise ValueError("no frames to write")
+        with contextlib.suppress(BrokenPipeError):
+            self._proc.stdin.close()  # type: ignore[union-attr]
+        if self._proc.wait() != 0:
+            raise self._failure("encode the video")
+        try:
+            with _atomic_output(self.path) as tmp:
+                if self.audio is None:
+                    shutil.move(self._video, tmp)
+                else:
+                    n_samples = round(self.frames / self.fps * self.audio_rate)
+                    pcm = np.clip(fit_length(self.audio, n_samples), -1.0, 1.0).astype("<f4")
+                    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
+                           "-i", str(self._video),
+                           "-f", "f32le", "-ar", str(int(self.audio_rate)), "-ac", "1", "-i", "-",
+                           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+                           "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(AAC_RATE),
+                           "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+                    result = subprocess.run(cmd, input=pcm.tobytes(), capture_output=True)
+                    if result.returncode != 0:
+                        raise RuntimeError(
+                            f"ffmpeg failed to add the audio (exit code {result.returncode}):\n{_tail(result.stderr)}"
+                        )
+        finally:
+            self.abort()
+        return self.path
+
+    def abort(self) -> None:
+        """Stop the encoder and delete everything written so far (the final path is never created)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._proc is not None and self._proc.stdin is not None:
             with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-            rc = proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        err.seek(0)
-        stderr = err.read()
-    if rc != 0 or broken:
-        raise RuntimeError(f"ffmpeg failed to encode the video (exit code {rc}):\n{_tail(stderr)}")
-    return n
+                self._proc.stdin.close()
+        if self._err is not None:
+            self._err.close()
+        self._work.cleanup()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def write_video(
@@ -854,49 +932,13 @@ def write_video(
     crf: int = 18,
     preset: str = "medium",
 ) -> Path:
-    """Write an MP4 that plays in every browser: H.264 yuv420p (+ AAC audio), fast start.
+    """Write an MP4 that plays in every browser (see :class:`VideoWriter`).
 
     ``frames`` is a ``T×H×W×3`` uint8 array or any iterable of ``H×W×3`` uint8 frames; an
-    iterator is streamed to the encoder, never held in memory. Odd sizes are padded by one
-    repeated row/column. ``audio`` (mono float, ``audio_rate`` Hz) is padded with silence or
-    trimmed to exactly ``T / fps`` seconds so sound and picture end together. The file appears
-    atomically; on failure nothing is left and :class:`RuntimeError` carries ffmpeg's message.
+    iterator is streamed to the encoder, never held in memory. The file appears atomically; on
+    failure nothing is left.
     """
-    if not (math.isfinite(fps) and 0 < fps <= MAX_FPS):
-        raise ValueError(f"fps must be in (0, {MAX_FPS:.0f}], got {fps}")
-    if not 0 <= crf <= 51:
-        raise ValueError(f"crf must be in [0, 51], got {crf}")
-    if audio is not None:
-        audio = np.asarray(audio, dtype=np.float32)
-        if audio.ndim != 1:
-            raise ValueError(f"audio must be mono (1-D), got shape {audio.shape}")
-        if not np.all(np.isfinite(audio)):
-            raise ValueError("audio contains NaN or infinity")
-    path = Path(path)
-    iterator = iter(frames)
-    first_raw = next(iterator, None)
-    if first_raw is None:
-        raise ValueError("no frames to write")
-    first = _check_frame(first_raw, None, 0)
-
-    with _atomic_output(path) as tmp:
-        if audio is None:
-            _encode_frames(iterator, first, fps, tmp, crf=crf, preset=preset)
-            return path
-        with tempfile.TemporaryDirectory(prefix="talkinghead-video-") as work:
-            silent = Path(work) / "video.mp4"
-            n = _encode_frames(iterator, first, fps, silent, crf=crf, preset=preset)
-            n_samples = round(n / fps * audio_rate)
-            pcm = np.clip(fit_length(audio, n_samples), -1.0, 1.0).astype("<f4")
-            cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-                   "-i", str(silent),
-                   "-f", "f32le", "-ar", str(int(audio_rate)), "-ac", "1", "-i", "-",
-                   "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
-                   "-c:a", "aac", "-b:a", AAC_BITRATE, "-ar", str(AAC_RATE),
-                   "-movflags", "+faststart", "-f", "mp4", str(tmp)]
-            result = subprocess.run(cmd, input=pcm.tobytes(), capture_output=True)
-            if result.returncode != 0:
-                raise RuntimeError(
-                    f"ffmpeg failed to add the audio (exit code {result.returncode}):\n{_tail(result.stderr)}"
-                )
-    return path
+    with VideoWriter(path, fps, audio=audio, audio_rate=audio_rate, crf=crf, preset=preset) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.path

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from talkinghead.audio import DEFAULT_MEL, MelConfig
+from talkinghead.audio import DEFAULT_MEL, MelConfig, frame_windows, utterance_mel
 from talkinghead.audio import audio_features as _audio_features
 from talkinghead.geometry import N_POINTS
 
@@ -172,6 +172,56 @@ def audio_features(audio16k: np.ndarray, fps: float = 25.0, mel: MelConfig = DEF
     """``1×T×(2·context+1)×80`` float32 log-mel windows, ``T = round(duration·fps)``: the
     generator's input (see :mod:`talkinghead.audio`)."""
     return _audio_features(audio16k, fps, mel)
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """How long audio is encoded: chunks of ``seconds`` with ``overlap`` seconds of extra audio
+    on each side, the two chunks' motion states cross-faded linearly over the ``2·overlap``
+    around each border. The recurrent state forgets its start within about a second, so with
+    2 s of context both sides of a border hold the same motion; memory is that of one chunk."""
+
+    seconds: float = 30.0
+    overlap: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not 0 < 2 * self.overlap < self.seconds:
+            raise ValueError(f"need 0 < 2·overlap < seconds, got {self.overlap} and {self.seconds}")
+
+
+def encode_audio(
+    gen: MotionGenerator, audio16k: np.ndarray, fps: float, *, chunking: Chunking = Chunking(),
+    mel: MelConfig = DEFAULT_MEL,
+) -> torch.Tensor:
+    """The generator's motion state (:meth:`MotionGenerator.encode`) for a whole utterance of any
+    length, ``1×T×2H``, ``T = round(duration·fps)``. Audio up to one chunk long is encoded in one
+    pass; longer audio a chunk at a time (see :class:`Chunking`), the level normalised over
+    the whole utterance as for one pass."""
+    spectrum, n_out = utterance_mel(audio16k, fps, mel)
+    device = next(gen.parameters()).device
+    size = max(1, round(chunking.seconds * fps))
+    overlap = round(chunking.overlap * fps)
+    with torch.no_grad():
+        if n_out <= size + overlap:
+            return gen.encode(frame_windows(spectrum, n_out, fps, mel)[None].to(device))
+        states: torch.Tensor | None = None
+        t = torch.arange(n_out, dtype=torch.float32)
+        for a in range(0, n_out, size):
+            b = min(n_out, a + size)
+            lo, hi = max(0, a - overlap), min(n_out, b + overlap)
+            h = gen.encode(frame_windows(spectrum, hi - lo, fps, mel, start=lo)[None].to(device))  # 1×(hi−lo)×2H
+            # Trapezoid weight: 1 inside the chunk, ramps of 2·overlap frames centred on its
+            # borders (the neighbour's ramp is the complement, so the weights sum to one).
+            w = torch.ones(hi - lo)
+            if a > 0:
+                w = torch.minimum(w, ((t[lo:hi] - (a - overlap) + 0.5) / (2 * overlap)).clamp(0, 1))
+            if b < n_out:
+                w = torch.minimum(w, (((b + overlap) - t[lo:hi] - 0.5) / (2 * overlap)).clamp(0, 1))
+            if states is None:
+                states = h.new_zeros(1, n_out, h.shape[-1])
+            states[:, lo:hi] += w.to(h)[None, :, None] * h
+        assert states is not None
+        return states
 
 
 def save_motion_generator(gen: MotionGenerator, path: str | Path, *, summary: dict | None = None) -> Path:

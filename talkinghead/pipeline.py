@@ -7,6 +7,7 @@ working directory, so concurrent requests never see each other's files or state.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -20,7 +21,7 @@ import torch
 from talkinghead import geometry, media, metrics
 from talkinghead.errors import InputError
 from talkinghead.face import get_landmarker
-from talkinghead.motion import audio_features, load_motion_generator
+from talkinghead.motion import encode_audio, load_motion_generator
 from talkinghead.references import StyleAnalysis, StyleConfig, StyleReference, analyse_style
 from talkinghead.render import FrameTargets, Renderer, SourceFace
 from talkinghead.render.probe import close_mouth
@@ -32,6 +33,12 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]  # (stage name, fraction of the whole request done)
 
+# Portrait faces, brows to chin in the photo's pixels: below MIN_FACE_PX the 68 landmarks are
+# guesses and the request is refused; below SMALL_FACE_PX it runs with a warning (the 512² face
+# crop is an upscale of a few dozen pixels). The example portrait's face is 91 px.
+MIN_FACE_PX = 24
+SMALL_FACE_PX = 64
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
@@ -40,7 +47,7 @@ class PipelineConfig:
     renderer: str = "auto"  # "auto" | "warp" | "liveportrait"
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     landmarks: str = "auto"  # landmark backend: "auto" | "mediapipe" | "fan"
-    max_audio_seconds: float = 30.0  # longer audio is trimmed with a warning
+    max_audio_seconds: float = 600.0  # longer audio is trimmed with a warning (the app sets its own cap)
     max_style_seconds: float = 30.0  # longer style clips are analysed up to this
     cpu_threads: int | None = 1  # torch threads on a CPU-only run; None leaves torch's default.
     # One thread: the per-frame work is many small ops, which run several times faster without
@@ -204,6 +211,17 @@ class Pipeline:
         image = media.load_image(portrait)
         det = self.landmarker.detect(image, what="the portrait")
         warnings = []
+        height = float(np.ptp(det.points[:, 1]))  # brows to chin, pixels of the photo
+        if height < MIN_FACE_PX:
+            raise InputError(
+                f"The face in the portrait is only {height:.0f} px tall (brows to chin): too small to animate. "
+                f"Upload a photo where the face is at least {SMALL_FACE_PX} px tall."
+            )
+        if height < SMALL_FACE_PX:
+            warnings.append(
+                f"The face in the portrait is only {height:.0f} px tall (brows to chin), so the result will look "
+                f"blurry: a photo where the face is at least {SMALL_FACE_PX} px tall works better."
+            )
         if det.n_faces > 1:
             warnings.append(
                 f"The portrait shows {det.n_faces} faces; the largest one is animated. "
@@ -216,8 +234,8 @@ class Pipeline:
         if isinstance(audio, tuple):
             rate, samples = audio
             wav = media.load_audio_array(samples, rate)
-        else:
-            wav = media.load_audio(audio)
+        else:  # decoded a little past the cap only: enough to know whether it was longer
+            wav = media.load_audio(audio, max_seconds=self.config.max_audio_seconds + 1.0)
         cap = self.config.max_audio_seconds
         if len(wav) > cap * media.SAMPLE_RATE:
             wav = wav[: int(cap * media.SAMPLE_RATE)]
@@ -289,8 +307,10 @@ class Pipeline:
 
         t0 = time.perf_counter()
         report("audio to motion", 0.25)
-        feats = audio_features(wav, fps=fps)
-        n_frames = int(feats.shape[1])
+        # Long audio is encoded a chunk at a time; the transfer below then runs once on the whole.
+        states = encode_audio(self.motion_generator, wav, fps)
+        n_frames = int(states.shape[1])
+        wav = wav[: int(round(n_frames / fps * media.SAMPLE_RATE))]
         timings["audio_to_motion"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -298,9 +318,10 @@ class Pipeline:
         phi_s = pre.style.phi_s(fps)
         result = transfer_style(
             self.motion_generator,
-            feats,
+            None,
             phi_s,
             TransferConfig(steps=options.steps, strength=options.strength, seed=options.seed, device=str(self.device)),
+            states=states,
         )
         timings["style_transfer"] = time.perf_counter() - t0
 
@@ -319,21 +340,24 @@ class Pipeline:
             eye_open=eye_open,
         )
 
+        # One pass renders every frame once and streams it to the encoder(s): the result and,
+        # beside the style clip, the side-by-side video. Memory does not grow with the audio.
         t0 = time.perf_counter()
         report("rendering", 0.4)
         video_path = out_dir / "result.mp4"
+        side_path = out_dir / "side_by_side.mp4" if options.side_by_side else None
         refs = [r.to_render() for r in pre.style.references]
         frames = self._render_frames(rend, pre.source, targets, refs, options, report)
-        media.write_video(video_path, frames, fps, audio=wav[: int(round(n_frames / fps * media.SAMPLE_RATE))])
+        with contextlib.ExitStack() as stack:
+            writer = stack.enter_context(media.VideoWriter(video_path, fps, audio=wav))
+            side = stack.enter_context(media.VideoWriter(side_path, fps, audio=wav)) if side_path else None
+            clip: Iterator[np.ndarray] | None = None
+            for frame in frames:
+                writer.write(frame)
+                if side is not None:
+                    clip = clip or _looped_frames(style, fps, height=frame.shape[0])
+                    side.write(np.concatenate([next(clip), frame], axis=1))
         timings["render_and_encode"] = time.perf_counter() - t0
-
-        side_path = None
-        if options.side_by_side:
-            t0 = time.perf_counter()
-            report("side-by-side video", 0.9)
-            side_path = out_dir / "side_by_side.mp4"
-            self._side_by_side(style, video_path, side_path, fps, wav[: int(round(n_frames / fps * media.SAMPLE_RATE))])
-            timings["side_by_side"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         report("metrics", 0.97)
@@ -389,44 +413,50 @@ class Pipeline:
             for crop in crops:
                 full = paste_back(crop, source)
                 yield cv2.resize(full, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-            report("rendering", 0.4 + 0.5 * min(1.0, (start + batch) / n))
-
-    @staticmethod
-    def _side_by_side(style: str | Path, result_path: Path, out_path: Path, fps: int, wav: np.ndarray) -> None:
-        import cv2
-
-        clip = media.load_video(style, max_seconds=60)
-        result = media.load_video(result_path)
-        h = result.frames.shape[1]
-
-        def fit(frame: np.ndarray) -> np.ndarray:
-            fh, fw = frame.shape[:2]
-            return cv2.resize(frame, (max(2, int(round(fw * h / fh / 2)) * 2), h), interpolation=cv2.INTER_AREA)
-
-        n = len(result.frames)
-        # The style clip plays at its own speed next to the result, looping when shorter.
-        idx = (np.arange(n) / fps * clip.fps).astype(int) % len(clip.frames)
-        frames = (np.concatenate([fit(clip.frames[i]), result.frames[j]], axis=1) for j, i in enumerate(idx))
-        media.write_video(out_path, frames, fps, audio=wav)
+            done = min(n, start + batch)
+            report(f"rendering: {done / options.fps:.0f} s of {n / options.fps:.0f} s", 0.4 + 0.55 * done / n)
 
     @staticmethod
     def grid_video(paths: list[Path], out_path: Path, *, labels: list[str] | None = None) -> Path:
         """Results side by side in one video (the audio of the first), each labelled at its
-        bottom left (the top left is where players put their own controls and labels)."""
+        bottom left (the top left is where players put their own controls and labels). The
+        videos are read frame by frame, together: memory does not grow with their length."""
         import cv2
 
-        clips = [media.load_video(p) for p in paths]
-        n = min(len(c.frames) for c in clips)
-        h = min(c.frames.shape[1] for c in clips)
+        infos = [media.probe(p) for p in paths]
+        h = min(i.height for i in infos)
+        fps = infos[0].fps or 25.0
 
         def tile(frame: np.ndarray, label: str) -> np.ndarray:
-            fh, fw = frame.shape[:2]
-            out = cv2.resize(frame, (max(2, int(round(fw * h / fh / 2)) * 2), h), interpolation=cv2.INTER_AREA)
+            out = _fit_height(frame, h)
             for colour, width in (((0, 0, 0), 5), ((255, 255, 255), 2)):  # white on a dark outline
                 cv2.putText(out, label, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.8, colour, width, cv2.LINE_AA)
             return out
 
         names = labels or [p.stem for p in paths]
-        frames = (np.concatenate([tile(c.frames[i], names[k]) for k, c in enumerate(clips)], axis=1) for i in range(n))
-        media.write_video(out_path, frames, clips[0].fps, audio=clips[0].audio)
+        streams = [media.iter_video_frames(p, fps=fps) for p in paths]
+        audio = media.load_audio(paths[0]) if infos[0].has_audio else None
+        frames = (np.concatenate([tile(f, names[k]) for k, f in enumerate(row)], axis=1) for row in zip(*streams))
+        media.write_video(out_path, frames, fps, audio=audio)
         return out_path
+
+
+def _fit_height(frame: np.ndarray, height: int) -> np.ndarray:
+    """``frame`` scaled to ``height`` rows (and an even width), aspect kept."""
+    import cv2
+
+    fh, fw = frame.shape[:2]
+    if fh == height:
+        return frame.copy()
+    width = max(2, int(round(fw * height / fh / 2)) * 2)
+    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if height < fh else cv2.INTER_LINEAR)
+
+
+def _looped_frames(video: str | Path, fps: int, *, height: int, max_seconds: float = 60.0) -> Iterator[np.ndarray]:
+    """The frames of a clip ``height`` rows tall at ``fps`` (so it plays at its own speed), up to
+    ``max_seconds``, starting over at its end for as long as frames are asked for; decoded (and
+    scaled by the decoder) as they are needed."""
+    info = media.probe(video)
+    size = (max(2, int(round(info.width * height / info.height / 2)) * 2), height)
+    while True:
+        yield from media.iter_video_frames(video, fps=fps, target_size=size, max_frames=int(max_seconds * fps))

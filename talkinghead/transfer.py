@@ -200,15 +200,19 @@ def _style_parameters(module: nn.Module) -> list[nn.Parameter]:
 
 def transfer_style(
     generator: nn.Module,
-    features: torch.Tensor,
+    features: torch.Tensor | None,
     phi_s: np.ndarray,
     config: TransferConfig = TransferConfig(),
+    *,
+    states: torch.Tensor | None = None,
 ) -> TransferResult:
     """Fine-tune a copy of ``generator`` so its motion for ``features`` takes on the style of ``phi_s``.
 
     ``generator(features)`` must return 1×T×68×3 displacements from the canonical face (the
     :mod:`talkinghead.motion` contract); ``phi_s`` is the style clip's T_s×68×3 motion in the same
-    canonical, identity-normalised space. The shared ``generator`` is never modified.
+    canonical, identity-normalised space. ``states`` replaces ``features`` with what the
+    generator's ``encode`` already made of them (long audio is encoded a chunk at a time, see
+    :func:`talkinghead.motion.encode_audio`). The shared ``generator`` is never modified.
     """
     start = time.perf_counter()
     device = torch.device(config.device)
@@ -222,15 +226,22 @@ def transfer_style(
     gen = copy.deepcopy(generator).to(device).eval()  # per-request copy: the shared weights never change
     for p in gen.parameters():
         p.requires_grad_(False)
-    features = features.to(device)
     # Everything before the re-weighted layers is computed once (when the generator splits into
     # encode/decode); only its style parameters move.
     encode = getattr(gen, "encode", None)
     decode = getattr(gen, "decode", None)
     cached = None
-    with torch.no_grad():
-        if callable(encode) and callable(decode):
-            cached = encode(features)
+    if states is not None:
+        if not callable(decode):
+            raise ValueError("states need a generator with decode()")
+        cached = states.to(device)
+    elif features is None:
+        raise ValueError("transfer_style needs features or states")
+    else:
+        features = features.to(device)
+        with torch.no_grad():
+            if callable(encode) and callable(decode):
+                cached = encode(features)
 
     def forward() -> torch.Tensor:
         disp = decode(cached) if cached is not None else gen(features)

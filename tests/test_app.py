@@ -580,16 +580,21 @@ def test_long_audio_is_trimmed_with_a_warning(client, inputs):
 
 
 # ---------------------------------------------------------------------------------------------
-# two users at once
+# four users at once
 
 
 def test_simultaneous_requests_match_sequential_ones(app: App, inputs, generated: Generated):
-    """Two users generating at once (and a third analysing) get exactly what they get alone."""
+    """Four users generating at once with different inputs (and a fifth analysing) get exactly
+    what each gets alone."""
     from gradio_client import handle_file
 
-    request_a = generate_args(inputs, steps=2)  # as `generated`
-    request_b = generate_args(inputs, style="ballad", seed=1, steps=2, strength=1.5)
-    alone_b = run_generate(app.client(), request_b)
+    requests = {
+        "a": generate_args(inputs, steps=2),  # as `generated`
+        "b": generate_args(inputs, style="ballad", seed=1, steps=2, strength=1.5),
+        "c": generate_args(inputs, style="opera", seed=2, steps=3, strength=0.5),
+        "d": generate_args(inputs, audio="long_audio", seed=3, steps=2),
+    }
+    alone = {"a": generated} | {k: run_generate(app.client(), requests[k]) for k in "bcd"}
 
     results: dict[str, Any] = {}
 
@@ -599,30 +604,28 @@ def test_simultaneous_requests_match_sequential_ones(app: App, inputs, generated
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             results[name] = exc
 
-    calls = {
-        "a": lambda c: run_generate(c, request_a),
-        "b": lambda c: run_generate(c, request_b),
-        "analyse": lambda c: c.predict(
-            handle_file(str(inputs["portrait"])), handle_file(str(inputs["ballad"])), "warp", api_name="/analyse"
-        ),
-    }
+    calls = {k: (lambda c, r=r: run_generate(c, r)) for k, r in requests.items()}
+    calls["analyse"] = lambda c: c.predict(
+        handle_file(str(inputs["portrait"])), handle_file(str(inputs["ballad"])), "warp", api_name="/analyse"
+    )
     threads = [threading.Thread(target=user, args=item) for item in calls.items()]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=600)
     errors = {k: v for k, v in results.items() if isinstance(v, Exception)}
-    assert not errors and len(results) == 3, errors or results
+    assert not errors and len(results) == 5, errors or results
 
-    together_a, together_b = results["a"], results["b"]
-    for alone, together in ((generated, together_a), (alone_b, together_b)):
-        assert together.report["metrics"] == alone.report["metrics"]
-        assert together.report["references"] == alone.report["references"]
-        assert together.table == alone.table
-        assert frame_digest(together.video) == frame_digest(alone.video)
-    assert frame_digest(together_a.video) != frame_digest(together_b.video)
-    assert together_a.report["metrics"] != together_b.report["metrics"]
-    assert [r["caption"] for r in results["analyse"][0]] == [r["caption"] for r in alone_b.refs]
+    digests = {}
+    for name in requests:
+        together = results[name]
+        assert together.report["metrics"] == alone[name].report["metrics"], name
+        assert together.report["references"] == alone[name].report["references"], name
+        assert together.table == alone[name].table, name
+        digests[name] = frame_digest(together.video)
+        assert digests[name] == frame_digest(alone[name].video), name
+    assert len(set(digests.values())) == 4, "different requests gave the same video"
+    assert [r["caption"] for r in results["analyse"][0]] == [r["caption"] for r in alone["b"].refs]
     assert not list(app.temp_dir.glob("talkinghead-*"))
 
 
@@ -660,3 +663,56 @@ def test_pipeline_requests_in_parallel_threads(app: App, inputs, tmp_path):
         assert together[name].metrics == alone[name].metrics
         np.testing.assert_array_equal(together[name].phi_styled, alone[name].phi_styled)
         assert frame_digest(together[name].video_path) == frame_digest(alone[name].video_path)
+
+
+def test_queue_runs_four_at_once_and_holds_twelve(app: App, inputs, monkeypatch):
+    """Sixteen requests at once: four run, twelve wait with their place in the queue shown, the
+    seventeenth is refused as the queue is full. (The pipeline's analysis is held until the end
+    so that the queue fills.)"""
+    import time
+
+    from gradio_client.exceptions import AppError
+    from gradio_client.utils import Status
+
+    from talkinghead.errors import InputError
+
+    release = threading.Event()
+    running = []
+
+    def held_analyse(*args, **kwargs):
+        running.append(threading.get_ident())
+        release.wait(timeout=120)
+        raise InputError("stopped by the test")
+
+    monkeypatch.setattr(app.pipeline, "analyse", held_analyse)
+    client = app.client()
+    jobs = []
+    try:
+        for _ in range(16):
+            jobs.append(client.submit(*generate_args(inputs), api_name="/generate"))
+
+        def states() -> tuple[list, list]:
+            now = [j.status() for j in jobs]
+            return [s for s in now if s.code == Status.PROCESSING], [s for s in now if s.code == Status.IN_QUEUE]
+
+        deadline = time.monotonic() + 60
+        processing, waiting = states()
+        while time.monotonic() < deadline and not (
+            len(running) == 4 and sorted(w.rank for w in waiting) == list(range(12))
+        ):
+            time.sleep(0.2)
+            processing, waiting = states()
+        assert len(running) == 4 and len(processing) == 4, f"{len(running)} requests run at once"
+        # Each waiting request is told its place: 0 (next) … 11, of 12.
+        assert sorted(w.rank for w in waiting) == list(range(12)), [(w.code, w.rank) for w in waiting]
+
+        seventeenth = client.submit(*generate_args(inputs), api_name="/generate")
+        with pytest.raises(Exception, match="Queue is full"):
+            seventeenth.result(timeout=60)
+    finally:
+        release.set()
+    for job in jobs:
+        with pytest.raises(AppError, match="stopped by the test"):
+            job.result(timeout=120)
+    assert len(running) == 16
+    assert not list(app.temp_dir.glob("talkinghead-*"))

@@ -257,3 +257,29 @@ def test_training_is_seeded_and_reproducible():
     assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
     assert [h["train_total"] for h in summary["history"]] == [h["train_total"] for h in runs[1][1]["history"]]
     assert "val_total" in summary["final"] and np.isfinite(summary["final"]["val_total"])
+
+
+def test_long_audio_is_encoded_in_chunks_without_seams(repo_dir, gen):
+    """Chunked encoding (8 s chunks, 2 s of context) equals one pass over 30 s of speech, and
+    the motion's speed at each chunk border is that of the rest of the sequence."""
+    from talkinghead import media
+    from talkinghead.motion import Chunking, encode_audio
+
+    speech = media.load_audio(repo_dir / "examples" / "speech_en.wav")
+    audio = np.tile(speech, int(np.ceil(30 * SR / len(speech))))[: 30 * SR]
+    with torch.inference_mode():
+        whole = gen.decode(gen.encode(audio_features(audio, fps=25.0)))[0].numpy()
+        chunked = gen.decode(encode_audio(gen, audio, 25.0, chunking=Chunking(seconds=8.0, overlap=2.0)))[0].numpy()
+        short = gen.decode(encode_audio(gen, speech, 25.0))[0].numpy()  # one chunk: exactly one pass
+    assert chunked.shape == whole.shape == (750, 68, 3)
+    with torch.inference_mode():
+        np.testing.assert_array_equal(short, gen(audio_features(speech, fps=25.0))[0].numpy())
+    spread = whole.std(0).mean()
+    assert np.abs(chunked - whole).max(-1).mean() < 0.05 * spread
+    opening = geometry.mouth_features(geometry.canonical_face() + chunked).opening
+    speed = np.abs(np.diff(opening))
+    borders = [199, 399, 599]  # the steps from frame 199 to 200 etc.
+    normal = np.percentile(speed, 99)
+    assert all(speed[b - 2 : b + 3].max() <= normal for b in borders), (speed[[b for b in borders]], normal)
+    deviation = np.abs(chunked - whole).max(-1).mean(-1)
+    assert deviation[[b for b in borders]].max() < 0.1 * spread

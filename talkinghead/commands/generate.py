@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -36,20 +37,35 @@ class ProgressBar:
         self.width = width
         self.tty = sys.stderr.isatty()
         self.last = ""
+        self.logged = 0.0
 
     def __call__(self, stage: str, fraction: float) -> None:
         done = int(self.width * max(0.0, min(1.0, fraction)))
         line = f"[{'#' * done}{'.' * (self.width - done)}] {fraction * 100:5.1f}% {stage}"
         if self.tty:
             sys.stderr.write("\r" + line.ljust(70))
-        elif stage != self.last:
+        elif stage.split(":")[0] != self.last.split(":")[0] or fraction >= self.logged + 0.1:
+            # A log gets a line per stage and per tenth of the request, not one per frame batch.
             sys.stderr.write(line + "\n")
+            self.logged = fraction
         self.last = stage
         sys.stderr.flush()
 
     def close(self) -> None:
         if self.tty:
             sys.stderr.write("\n")
+
+
+def _place(src: str | Path, dst: Path) -> Path:
+    """Move a finished file to ``dst`` through a hidden partial name beside it, so ``dst`` is
+    never half-written (a copy across file systems interrupted by Ctrl-C leaves nothing)."""
+    partial = dst.with_name(f".{dst.stem}.part{dst.suffix}")
+    try:
+        shutil.move(str(src), partial)
+        os.replace(partial, dst)
+    finally:
+        partial.unlink(missing_ok=True)
+    return dst
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,22 +87,21 @@ def run(args: argparse.Namespace) -> int:
     )
     pipeline = Pipeline(PipelineConfig(renderer=args.renderer, device=args.device))
     bar = ProgressBar()
-    workdir = Path(tempfile.mkdtemp(prefix="talkinghead-cli-"))
-    try:
-        result = pipeline.generate(args.portrait, args.audio, args.style, options, workdir=workdir, progress=bar)
-    finally:
-        bar.close()
-    try:
-        shutil.move(str(result.video_path), out)
+    # The request's folder goes whatever happens (a finished, failed or interrupted request);
+    # the outputs appear only complete, each renamed into place.
+    with tempfile.TemporaryDirectory(prefix="talkinghead-cli-") as workdir:
+        try:
+            result = pipeline.generate(args.portrait, args.audio, args.style, options, workdir=workdir, progress=bar)
+        finally:
+            bar.close()
+        summary_path = _place(result.video_path, out).with_suffix(".json")
         result.video_path = out
         if result.side_by_side_path is not None:
-            side = out.with_name(out.stem + "_side_by_side.mp4")
-            shutil.move(str(result.side_by_side_path), side)
-            result.side_by_side_path = side
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    summary = result.summary()
-    out.with_suffix(".json").write_text(json.dumps(summary, indent=2))
+            result.side_by_side_path = _place(result.side_by_side_path, out.with_name(out.stem + "_side_by_side.mp4"))
+        summary = result.summary()
+        scratch = Path(workdir) / "summary.json"
+        scratch.write_text(json.dumps(summary, indent=2))
+        _place(scratch, summary_path)
     print(f"renderer: {result.renderer} ({pipeline.renderer_reason})")
     for ref in summary["references"]:
         flag = "  (low confidence)" if ref["low_confidence"] else ""
@@ -98,5 +113,5 @@ def run(args: argparse.Namespace) -> int:
     print("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
     for w in result.warnings:
         print(f"warning: {w}")
-    print(f"wrote {out} and {out.with_suffix('.json')}")
+    print(f"wrote {out} and {summary_path}")
     return 0
