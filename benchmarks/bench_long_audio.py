@@ -118,6 +118,8 @@ def main() -> int:
     print(f"{'audio':>7} {'stage':<28} {'wall s':>8} {'peak MB':>8}")
     for row in rows:
         for name, wall in row["stage_wall_s"].items():
+            if name == "done":
+                continue
             print(f"{row['seconds']:>6g}s {name:<28} {wall:8.1f} {row['stage_peak_mb'].get(name, 0.0):8.0f}")
     base = rows[0]
     print(f"\n{'audio':>7} {'frames':>7} {'wall s':>8} {'× audio':>8} {'peak MB':>8} {'peak / first':>12}")

@@ -439,12 +439,24 @@ def load_image(
         raise InputError(f"{name} declares an enormous size and looks like a decompression bomb: "
                          f"{IMAGE_HINT} of normal size") from exc
     except UnidentifiedImageError as exc:
+        kind = _media_kind(stream) if isinstance(stream, str) else None
+        if kind in ("video", "audio"):
+            what = "a video" if kind == "video" else "a sound file"
+            raise InputError(f"{name} is {what}, not a photo: {IMAGE_HINT}") from exc
         raise InputError(f"{name} is not an image that can be read: {IMAGE_HINT}") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated or corrupt data
         raise InputError(f"{name} is damaged or incomplete ({exc}): {IMAGE_HINT}") from exc
     if rgb.shape[0] == 0 or rgb.shape[1] == 0:
         raise InputError(f"{name} is empty (0 pixels): {IMAGE_HINT}")
     return _downscale(rgb, max_side)
+
+
+def _media_kind(path: str) -> str | None:
+    """What ffmpeg makes of a file Pillow cannot open ("video", "audio"...), None when nothing."""
+    try:
+        return probe(path).kind
+    except InputError:
+        return None
 
 
 def save_image(path: str | os.PathLike, image: np.ndarray) -> Path:

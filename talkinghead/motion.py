@@ -178,8 +178,9 @@ def audio_features(audio16k: np.ndarray, fps: float = 25.0, mel: MelConfig = DEF
 class Chunking:
     """How long audio is encoded: chunks of ``seconds`` with ``overlap`` seconds of extra audio
     on each side, the two chunks' motion states cross-faded linearly over the ``2·overlap``
-    around each border. The recurrent state forgets its start within about a second, so with
-    2 s of context both sides of a border hold the same motion; memory is that of one chunk."""
+    around each border. The recurrent state forgets where it started within a couple of
+    seconds, so with 2 s of context both chunks hold nearly the motion of one pass over the
+    whole (``tests/test_motion.py`` measures the difference); memory is that of one chunk."""
 
     seconds: float = 30.0
     overlap: float = 2.0

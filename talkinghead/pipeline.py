@@ -209,14 +209,9 @@ class Pipeline:
 
     def _portrait(self, portrait: str | Path | np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
         image = media.load_image(portrait)
-        det = self.landmarker.detect(image, what="the portrait")
+        det = self.landmarker.detect(image, what="the portrait", min_height=MIN_FACE_PX, good_height=SMALL_FACE_PX)
         warnings = []
         height = float(np.ptp(det.points[:, 1]))  # brows to chin, pixels of the photo
-        if height < MIN_FACE_PX:
-            raise InputError(
-                f"The face in the portrait is only {height:.0f} px tall (brows to chin): too small to animate. "
-                f"Upload a photo where the face is at least {SMALL_FACE_PX} px tall."
-            )
         if height < SMALL_FACE_PX:
             warnings.append(
                 f"The face in the portrait is only {height:.0f} px tall (brows to chin), so the result will look "
@@ -413,8 +408,9 @@ class Pipeline:
             for crop in crops:
                 full = paste_back(crop, source)
                 yield cv2.resize(full, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
-            done = min(n, start + batch)
-            report(f"rendering: {done / options.fps:.0f} s of {n / options.fps:.0f} s", 0.4 + 0.55 * done / n)
+            done, total = min(n, start + batch) / options.fps, n / options.fps
+            digits = 0 if total >= 10 else 1
+            report(f"rendering: {done:.{digits}f} s of {total:.{digits}f} s", 0.4 + 0.55 * done / total)
 
     @staticmethod
     def grid_video(paths: list[Path], out_path: Path, *, labels: list[str] | None = None) -> Path:

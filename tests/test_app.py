@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 
@@ -148,6 +149,9 @@ def inputs(tmp_path_factory, examples_dir: Path) -> dict[str, Path]:
         ),
     }
     image = media.load_image(portrait)
+    # The portrait shrunk until its face is ~8 px tall (refused) and ~45 px tall (a warning).
+    for name, side in (("tiny_face", 40), ("small_face", 200)):
+        files[name] = media.save_image(d / f"{name}.png", cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA))
     files["two_faces"] = media.save_image(d / "two_faces.png", np.concatenate([image, image], axis=1))
     # Damaged files: a PNG/WAV/MP4 signature followed by junk.
     files["corrupt_portrait"] = d / "damaged.png"
@@ -342,6 +346,23 @@ def test_request_folder_is_removed(app: App, generated: Generated):
     assert Path(generated.video).stat().st_size > 10_000
 
 
+def test_a_request_whose_client_goes_away_leaves_nothing_behind(app: App, inputs):
+    """The client cancels and disconnects while the video renders: the request folder still goes."""
+    import time
+
+    client = app.client()
+    job = client.submit(*generate_args(inputs, audio="long_audio", steps=40), api_name="/generate")
+    deadline = time.monotonic() + 120
+    while not list(app.temp_dir.glob("talkinghead-request-*")):
+        assert time.monotonic() < deadline and not job.done(), "the request never started generating"
+        time.sleep(0.05)
+    job.cancel()
+    client.close()
+    while list(app.temp_dir.glob("talkinghead-*")):
+        assert time.monotonic() < deadline, list(app.temp_dir.glob("talkinghead-*"))
+        time.sleep(0.2)
+
+
 # ---------------------------------------------------------------------------------------------
 # compare styles
 
@@ -524,6 +545,17 @@ def test_portrait_without_face(client, inputs, name):
 def test_monkey_portrait_has_no_human_face(client, inputs, media_dir: Path):
     msg = _analyse_error(client, media_dir / "portraits" / "lp_s22.jpg", inputs["style"])
     assert "No human face found" in msg and "looks like an animal" in msg
+
+
+def test_tiny_face_is_refused_and_a_small_one_warned(client, inputs):
+    from gradio_client import handle_file
+
+    msg = _analyse_error(client, inputs["tiny_face"], inputs["style"])
+    assert "too small to animate" in msg and "at least 64 px tall" in msg
+    _, _, status = client.predict(
+        handle_file(str(inputs["small_face"])), handle_file(str(inputs["style"])), "warp", api_name="/analyse"
+    )
+    assert "px tall (brows to chin), so the result will look blurry" in status
 
 
 def test_damaged_portrait(client, inputs):

@@ -527,3 +527,16 @@ def test_cli_without_a_face_says_so(tmp_path, capsys):
     src = media.save_image(tmp_path / "wall.png", np.full((100, 100, 3), 200, np.uint8))
     assert main(["landmarks", str(src), "--landmarks", "mediapipe"]) == 2
     assert "No face found in wall.png" in capsys.readouterr().err
+
+
+def test_a_face_small_in_a_wide_picture_is_found_in_tiles(mp_lm, astronaut, astro_det):
+    """The astronaut in a panorama six times as wide: a whole-image pass misses the face; the
+    tiles find it, at the place the astronaut alone puts it."""
+    h, w = astronaut.shape[:2]
+    wide = np.full((h, 6 * w, 3), (90, 110, 140), dtype=np.uint8)
+    wide[:, 3 * w : 4 * w] = astronaut
+    assert mp_lm.faces(wide) == []  # what made the tiles necessary
+    det = mp_lm.detect(wide, what="the panorama")
+    assert det.n_faces == 1
+    shift = np.array([3 * w, 0, 0], dtype=np.float32)
+    assert np.abs(det.points[:, :2] - (astro_det.points + shift)[:, :2]).max() < 0.02 * w

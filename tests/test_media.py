@@ -267,7 +267,7 @@ def test_corrupt_and_non_image_files(tmp_path):
 
 def test_video_given_as_image_is_rejected(tmp_path):
     clip = encode(tmp_path / "clip.mp4", grey_frames(5), 10, "-pix_fmt", "yuv420p")
-    with pytest.raises(InputError, match="clip.mp4 is not an image"):
+    with pytest.raises(InputError, match="clip.mp4 is a video, not a photo: upload a JPEG"):
         media.load_image(clip)
 
 

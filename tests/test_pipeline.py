@@ -51,6 +51,8 @@ def test_generate_writes_a_playable_video_matching_the_audio(pipeline, inputs, t
     )
     info = _streams(res.video_path)
     assert "h264" in info and "yuv420p" in info and "aac" in info
+    rendering = [s for s in stages if s.startswith("rendering: ")]  # seconds rendered of the total
+    assert rendering[0] == "rendering: 0.6 s of 2.5 s" and rendering[-1] == "rendering: 2.5 s of 2.5 s", rendering
     duration = media.video_duration(res.video_path)
     assert abs(duration - 2.5) <= 1 / res.fps + 1e-6
     assert len(res.phi_styled) == len(res.phi_mg) == round(2.5 * res.fps)

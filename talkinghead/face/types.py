@@ -78,6 +78,13 @@ def animal_face_error(what: str) -> InputError:
     )
 
 
+def small_face_error(what: str, height: float, good_height: float) -> InputError:
+    return InputError(
+        f"The face in {what} is only {height:.0f} px tall (brows to chin): too small to animate. "
+        f"Upload a photo where the face is at least {good_height:.0f} px tall."
+    )
+
+
 class Landmarker(ABC):
     """A landmark backend. Implementations are safe to call from several threads at once."""
 
@@ -87,22 +94,58 @@ class Landmarker(ABC):
     def faces(self, image: np.ndarray) -> list[FaceCandidate]:
         """All plausible human faces of one RGB image (already checked), any order."""
 
-    def detect(self, image: np.ndarray, *, what: str = "the image") -> Detection:
+    def detect(
+        self, image: np.ndarray, *, what: str = "the image", min_height: float = 0.0, good_height: float = 0.0
+    ) -> Detection:
         """68×3 landmarks of the largest face of ``image`` (H×W×3 uint8 RGB).
 
         ``what`` names the image in the error message ("the portrait").
-        Raises :class:`InputError` when there is no face, or only animal faces that the
-        backend fitted a human mesh to (:mod:`talkinghead.face.humanness`).
+        Raises :class:`InputError` when there is no face, when the largest one is less than
+        ``min_height`` pixels tall, brows to chin (the message asks for ``good_height``; checked
+        first, since a face of a few pixels is too small to tell a person from an animal), or
+        when there are only animal faces that the backend fitted a human mesh to
+        (:mod:`talkinghead.face.humanness`).
         """
         image = check_image(image, what)
-        faces = self.faces(image)
+        faces = self.faces(image) or self.faces_in_tiles(image)
         if not faces:
             raise no_face_error(what)
+        height = float(np.ptp(max(faces, key=lambda f: f.area).points[:, 1]))
+        if height < min_height:
+            raise small_face_error(what, height, max(good_height, min_height))
         faces = [f for f in faces if not looks_like_animal(image, f.points)]
         if not faces:
             raise animal_face_error(what)
         best = max(faces, key=lambda f: f.area)
         return Detection(best.points.astype(np.float32), len(faces), best.bbox, self.name)
+
+    def faces_in_tiles(self, image: np.ndarray) -> list[FaceCandidate]:
+        """Faces too small for a whole-image pass, looked for in overlapping square tiles.
+
+        Face detectors see the whole image at a fixed small size, so a face of a tenth of a
+        wide picture (a panorama, a half-body painting) is missed. Tiles of the short side and
+        half of it, overlapping by half, bring such a face up to a size the detector finds; the
+        same face found in several tiles is kept once (its largest finding)."""
+        h, w = image.shape[:2]
+        found: list[FaceCandidate] = []
+        for side in (min(h, w), min(h, w) // 2):
+            if side < 64:
+                break
+            step = side // 2
+            ys = sorted({*range(0, h - side + 1, step), h - side})
+            xs = sorted({*range(0, w - side + 1, step), w - side})
+            for y in ys:
+                for x in xs:
+                    for f in self.faces(np.ascontiguousarray(image[y : y + side, x : x + side])):
+                        points = f.points + np.array([x, y, 0], dtype=f.points.dtype)
+                        x0, y0, x1, y1 = f.bbox
+                        found.append(FaceCandidate(points, (x0 + x, y0 + y, x1 + x, y1 + y)))
+        kept: list[FaceCandidate] = []
+        for f in sorted(found, key=lambda c: -c.area):
+            cx, cy = (f.bbox[0] + f.bbox[2]) / 2, (f.bbox[1] + f.bbox[3]) / 2
+            if not any(k.bbox[0] <= cx <= k.bbox[2] and k.bbox[1] <= cy <= k.bbox[3] for k in kept):
+                kept.append(f)
+        return kept
 
     def track(
         self, frames: np.ndarray | Sequence[np.ndarray], fps: float, *, what: str = "the video"
