@@ -276,11 +276,43 @@ def transform_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.concatenate([xy, p[..., 2:3] * scale], -1)
 
 
+OUTSIDE_SHADE = 0.8  # brightness of the fill where a crop reaches past its image (see outside_fill)
+
+
+def outside_fill(crop: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """``crop`` (S×S×3 uint8) with the part that lies outside its source image (``inside``: S×S
+    float, 1 in the picture, 0 outside) replaced by the picture's edge colours, spread smoothly
+    outward and darkened to :data:`OUTSIDE_SHADE` so it reads as "outside the picture": nothing
+    mirrored, no streaks of repeated edge pixels."""
+    import cv2
+
+    if inside.min() >= 1.0:
+        return crop
+    size = crop.shape[0]
+    small = max(8, size // 4)  # the fill is smooth: computed at a quarter of the size, then enlarged
+    x = cv2.resize(crop.astype(np.float32) * inside[..., None], (small, small), interpolation=cv2.INTER_AREA)
+    ins = cv2.resize(inside.astype(np.float32), (small, small), interpolation=cv2.INTER_AREA)
+    sigma = 0.08 * small
+    num = cv2.resize(cv2.GaussianBlur(x, (0, 0), sigma), (size, size), interpolation=cv2.INTER_LINEAR)
+    den = cv2.resize(cv2.GaussianBlur(ins, (0, 0), sigma), (size, size), interpolation=cv2.INTER_LINEAR)[..., None]
+    spread = num / np.maximum(den, 1e-3)  # normalised convolution: the edge colours carried outward
+    # Far from the picture, where the blur holds almost no picture, the fill fades to its mean colour.
+    mean = (crop.reshape(-1, 3).astype(np.float32) * inside.reshape(-1, 1)).sum(0) / max(float(inside.sum()), 1.0)
+    trust = np.clip(den / 0.05, 0.0, 1.0)
+    fill = OUTSIDE_SHADE * (trust * spread + (1.0 - trust) * mean)
+    w = inside[..., None].astype(np.float32)
+    return np.clip(w * crop + (1.0 - w) * fill, 0, 255).round().astype(np.uint8)
+
+
 def align_face(image: np.ndarray, points: np.ndarray, spec: CropSpec = CropSpec()) -> tuple[np.ndarray, np.ndarray]:
     """Crop ``image`` (H×W×3 uint8) to an aligned ``size²`` face. Returns ``(crop, M)`` with M the
-    2×3 image→crop transform (use :func:`invert_affine` to paste back)."""
+    2×3 image→crop transform (use :func:`invert_affine` to paste back). Where the crop reaches
+    past the image (a face at the picture's edge) it shows :func:`outside_fill`."""
     import cv2
 
     m = crop_transform(points, spec)
-    crop = cv2.warpAffine(image, m, (spec.size, spec.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-    return crop, m
+    size = (spec.size, spec.size)
+    crop = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    h, w = image.shape[:2]
+    inside = cv2.warpAffine(np.ones((h, w), np.float32), m, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    return outside_fill(crop, inside), m

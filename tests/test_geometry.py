@@ -214,3 +214,33 @@ def test_invert_affine_round_trips():
 def test_crop_transform_rejects_tiny_faces(can):
     with pytest.raises(ValueError, match="too small"):
         g.crop_transform(can * 1.0)  # eyes 1 px apart
+
+
+def test_a_crop_past_the_picture_shows_a_smooth_darker_fill_not_a_mirror():
+    """A face at the picture's left and bottom edges: the crop's part outside the picture holds
+    the edge colours spread smoothly and darkened, never a mirrored copy of the face."""
+    import cv2
+    import skimage.data
+
+    from talkinghead.face import get_landmarker
+
+    image = skimage.data.astronaut()
+    points = get_landmarker().detect(image).points
+    cut = np.ascontiguousarray(image[: int(points[8, 1]) + 5, int(points[0, 0]) + 10 :])
+    pts = get_landmarker().detect(cut).points
+    crop, m = g.align_face(cut, pts)
+    size = crop.shape[0]
+    inside = cv2.warpAffine(np.ones(cut.shape[:2], np.float32), m, (size, size), borderValue=0.0)
+    outside = cv2.erode((inside < 0.5).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert outside.mean() > 0.2  # the test portrait really reaches past its picture
+    mirrored = cv2.warpAffine(cut, m, (size, size), borderMode=cv2.BORDER_REFLECT101)
+
+    def roughness(a: np.ndarray) -> float:  # mean gradient magnitude outside the picture
+        gy, gx = np.gradient(a.astype(np.float32).mean(-1))
+        return float(np.hypot(gx, gy)[outside].mean())
+
+    assert roughness(crop) < 0.5 < 3.0 < roughness(mirrored)
+    edge_colour = cut[-5:].reshape(-1, 3).mean(0)
+    below = crop[outside & (np.arange(size)[:, None] > 0.9 * size)].mean(0)  # the fill under the chin
+    assert (below < edge_colour).all() and (below > 0.5 * edge_colour).all()
+    np.testing.assert_array_equal(crop[inside >= 1.0], cv2.warpAffine(cut, m, (size, size))[inside >= 1.0])

@@ -166,3 +166,32 @@ def test_generate_command_writes_video_and_json(inputs, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "SLD:" in printed and "wrote" in printed
     assert main([*argv, "-o", str(out), "--strength", "-1"]) == 2  # a bad option is a message, not a traceback
+
+
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, InputError])
+def test_generate_command_leaves_nothing_when_stopped(inputs, tmp_path, monkeypatch, capsys, failure):
+    """Ctrl-C (or a failure) after the request has written into its folder: no folder, no output."""
+    import tempfile
+    from pathlib import Path
+
+    from talkinghead import pipeline as pipeline_module
+    from talkinghead.cli import main
+
+    def stopped(self, *args, workdir, **kwargs):
+        (Path(workdir) / "result.mp4").write_bytes(b"half a video")
+        raise failure("the audio could not be read") if failure is InputError else failure()
+
+    monkeypatch.setattr(pipeline_module.Pipeline, "generate", stopped)
+    before = set(Path(tempfile.gettempdir()).glob("talkinghead-cli-*"))
+    portrait, audio, style = inputs
+    out = tmp_path / "out" / "clip.mp4"
+    out.parent.mkdir()
+    rc = main(["generate", "--portrait", str(portrait), "--audio", str(audio), "--style", str(style),
+               "-o", str(out), "--renderer", "warp", "--device", "cpu"])
+    err = capsys.readouterr().err
+    if failure is KeyboardInterrupt:
+        assert rc == 130 and "interrupted: nothing was written" in err
+    else:
+        assert rc == 2 and "error: the audio could not be read" in err
+    assert list(out.parent.iterdir()) == []
+    assert set(Path(tempfile.gettempdir()).glob("talkinghead-cli-*")) == before
