@@ -254,14 +254,15 @@ def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12
     refused with Gradio's "queue is full" message."""
     renderers = list(pipeline.renderers)
 
-    def options(strength, head_motion, blinks, steps, fps, size, renderer, seed) -> RequestOptions:
+    def options(strength, head_motion, blinks, steps, fps, size, renderer, seed, framing) -> RequestOptions:
         return RequestOptions(
             fps=int(fps),
             strength=float(strength),
             head_motion=float(head_motion),
             blinks=bool(blinks),
             steps=int(steps),
-            output_size=int(size),
+            output_size=int(size) or None,  # 0: the portrait's own size (full), the crop's 512 (face)
+            framing=str(framing or "full"),
             seed=int(seed),
             renderer=str(renderer),
         )
@@ -310,11 +311,12 @@ def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12
 
     @zero_gpu(generate_gpu_seconds)
     def generate(
-        portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, progress=gr.Progress()
+        portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, framing="full",
+        progress=gr.Progress(),
     ) -> Iterator[tuple]:
         try:
             _require(portrait=portrait, audio=audio, style=style)
-            opts = options(strength, head_motion, blinks, steps, fps, size, renderer, seed)
+            opts = options(strength, head_motion, blinks, steps, fps, size, renderer, seed, framing)
             pipeline.load_audio(audio)  # a bad audio file fails now, before the slow stages
             report = lambda s, f: progress(f, desc=s)  # noqa: E731
             preview = pipeline.analyse(portrait, style, renderer=opts.renderer, progress=report)
@@ -356,7 +358,8 @@ def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12
             named = [(k, s) for k, s in zip("ABC", (style_a, style_b, style_c)) if s]
             _require(portrait=portrait, audio=audio, style=named)
             opts = RequestOptions(
-                strength=float(strength), head_motion=float(head_motion), seed=int(seed), side_by_side=False
+                strength=float(strength), head_motion=float(head_motion), seed=int(seed), side_by_side=False,
+                output_size=512,  # three results side by side in the grid
             )
             pipeline.load_audio(audio)
             with tempfile.TemporaryDirectory(prefix="talkinghead-compare-") as workdir:
@@ -412,7 +415,12 @@ def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12
                 with gr.Row():
                     steps = gr.Slider(0, 200, value=RequestOptions.steps, step=10, label="Style-transfer steps")
                     fps = gr.Dropdown([25, 30], value=25, label="fps")
-                    size = gr.Dropdown([256, 384, 512, 768], value=512, label="Output size (px)")
+                    framing = gr.Radio(
+                        [("whole portrait", "full"), ("face (512² crop)", "face")], value="full", label="Framing"
+                    )
+                    size = gr.Dropdown(
+                        [("as the input (≤ 1920)", 0), 256, 384, 512, 768, 1080], value=0, label="Output size (long side, px)"
+                    )
                     renderer = gr.Dropdown(renderers, value=renderers[0], label="Renderer")
                     seed = gr.Number(value=0, precision=0, label="Seed")
             with gr.Row():
@@ -443,7 +451,7 @@ def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12
             analyse_btn.click(analyse, [portrait, style, renderer], [refs, isps, status], api_name="analyse")
             generate_btn.click(
                 generate,
-                [portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed],
+                [portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, framing],
                 [refs, isps, plot, table, video, side, report_file, status],
                 api_name="generate",
                 concurrency_id="generation",

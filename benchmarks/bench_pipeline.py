@@ -1,13 +1,15 @@
-"""End-to-end benchmark: 10 s of audio + a 10 s style clip → 512² video at 25 fps.
+"""End-to-end benchmark: 10 s of audio + a 10 s style clip → video at 25 fps (and the side-by-side).
 
 Prints per-stage times, frames/s and peak memory for every renderer and device available here,
 the ZeroGPU reservation the app would make for the same request (``app.GPU_BUDGET``) next to the
 measured time, and writes the numbers as JSON.
 
     python benchmarks/bench_pipeline.py [--audio A] [--style S] [--seconds 10] [--device all|cpu|cuda]
-                                         [--renderers warp,liveportrait] [--json out.json]
+                                         [--renderers warp,liveportrait] [--framing face|full]
+                                         [--portrait P] [--no-side-by-side] [--json out.json]
 
-Defaults: the example speech (looped to the length) and the example ballad style clip.
+Defaults: the example portrait, the example speech (looped to the length), the example ballad
+style clip, ``face`` framing (the 512² crop) with the side-by-side video.
 """
 
 from __future__ import annotations
@@ -54,11 +56,14 @@ def main() -> int:
     parser.add_argument("--renderers", default="warp,liveportrait")
     parser.add_argument("--device", choices=["all", "cpu", "cuda"], default="all",
                         help="device to run on (all: the CPU and, when there is one, the GPU)")
+    parser.add_argument("--framing", choices=["face", "full"], default="face")
+    parser.add_argument("--no-side-by-side", action="store_true", help="write the result video only")
     parser.add_argument("--json", default="bench_pipeline.json")
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
     from app import GPU_BUDGET
+    from talkinghead import media
     from talkinghead.errors import InputError
     from talkinghead.pipeline import Pipeline, PipelineConfig, RequestOptions
 
@@ -84,14 +89,19 @@ def main() -> int:
                 torch.cuda.reset_peak_memory_stats()
             with tempfile.TemporaryDirectory() as work:
                 t0 = time.perf_counter()
-                res = pipe.generate(args.portrait, audio, style, RequestOptions(side_by_side=False), workdir=work)
+                opts = RequestOptions(framing=args.framing, side_by_side=not args.no_side_by_side)
+                res = pipe.generate(args.portrait, audio, style, opts, workdir=work)
                 total = time.perf_counter() - t0
+                info = media.probe(res.video_path)
+                output = [info.width, info.height]
             frames = len(res.phi_styled)
             row = {
                 "renderer": res.renderer,
                 "device": device,
                 "audio_s": args.seconds,
                 "frames": frames,
+                "framing": args.framing,
+                "output": output,
                 "model_load_s": round(load, 2),
                 "total_s": round(total, 2),
                 "x_realtime": round(total / args.seconds, 2),

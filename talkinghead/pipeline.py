@@ -38,6 +38,11 @@ Progress = Callable[[str, float], None]  # (stage name, fraction of the whole re
 # crop is an upscale of a few dozen pixels). The example portrait's face is 91 px.
 MIN_FACE_PX = 24
 SMALL_FACE_PX = 64
+MAX_FULL_SIDE = 1920  # "full" framing: the portrait at its own resolution, up to this long side
+FRAMINGS = ("full", "face")
+# x264 preset of the result videos: "veryfast" encodes about twice as fast as "medium" at the
+# same crf; the encoders share the CPU with rendering.
+ENCODER_PRESET = "veryfast"
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,9 @@ class RequestOptions:
     blinks: bool = True  # blink with the clip's blink statistics
     steps: int = TransferConfig.steps  # style-transfer fine-tuning steps
     seed: int = 0
-    output_size: int = 512  # longest side of the output video, pixels
+    framing: str = "full"  # "full": the whole portrait; "face": the aligned 512² face crop
+    output_size: int | None = None  # longest side of the output video, pixels; None: the portrait's
+    # own (up to MAX_FULL_SIDE) for "full", the crop's 512 for "face"
     side_by_side: bool = True  # also write style clip | result
     renderer: str = "default"  # "default" (the pipeline's choice) or one of Pipeline.renderers
 
@@ -77,7 +84,9 @@ class RequestOptions:
             raise InputError(f"head motion must be between 0 and 2 (got {self.head_motion})")
         if not 0 <= self.steps <= 500:
             raise InputError(f"style-transfer steps must be between 0 and 500 (got {self.steps})")
-        if not 128 <= self.output_size <= 2048:
+        if self.framing not in FRAMINGS:
+            raise InputError(f"framing must be one of {', '.join(FRAMINGS)} (got {self.framing!r})")
+        if self.output_size is not None and not 128 <= self.output_size <= 2048:
             raise InputError(f"output size must be between 128 and 2048 pixels (got {self.output_size})")
 
 
@@ -208,7 +217,7 @@ class Pipeline:
     # -- inputs -------------------------------------------------------------------------------
 
     def _portrait(self, portrait: str | Path | np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        image = media.load_image(portrait)
+        image = media.load_image(portrait, max_side=MAX_FULL_SIDE)
         det = self.landmarker.detect(image, what="the portrait", min_height=MIN_FACE_PX, good_height=SMALL_FACE_PX)
         warnings = []
         height = float(np.ptp(det.points[:, 1]))  # brows to chin, pixels of the photo
@@ -344,8 +353,11 @@ class Pipeline:
         refs = [r.to_render() for r in pre.style.references]
         frames = self._render_frames(rend, pre.source, targets, refs, options, report)
         with contextlib.ExitStack() as stack:
-            writer = stack.enter_context(media.VideoWriter(video_path, fps, audio=wav))
-            side = stack.enter_context(media.VideoWriter(side_path, fps, audio=wav)) if side_path else None
+            writer = stack.enter_context(media.VideoWriter(video_path, fps, audio=wav, preset=ENCODER_PRESET))
+            side = (
+                stack.enter_context(media.VideoWriter(side_path, fps, audio=wav, preset=ENCODER_PRESET))
+                if side_path else None
+            )
             clip: Iterator[np.ndarray] | None = None
             for frame in frames:
                 writer.write(frame)
@@ -395,19 +407,25 @@ class Pipeline:
         report: Progress,
         batch: int = 16,
     ) -> Iterator[np.ndarray]:
+        import cv2
+
         from talkinghead.render.compose import paste_back
 
-        h, w = source.image.shape[:2]
-        k = options.output_size / max(h, w)
+        face = options.framing == "face"
+        h, w = (source.size, source.size) if face else source.image.shape[:2]
+        k = 1.0 if options.output_size is None else options.output_size / max(h, w)
         size = (max(2, int(round(w * k / 2)) * 2), max(2, int(round(h * k / 2)) * 2))
-        import cv2
+
+        def fit(frame: np.ndarray) -> np.ndarray:
+            if frame.shape[1::-1] == size:
+                return frame
+            return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
 
         n = len(targets)
         for start in range(0, n, batch):
             crops = renderer.render(source, targets[start : start + batch], refs)
-            for crop in crops:
-                full = paste_back(crop, source)
-                yield cv2.resize(full, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR)
+            for crop in crops:  # "face": the crop itself; "full": pasted back into the portrait
+                yield fit(crop if face else paste_back(crop, source))
             done, total = min(n, start + batch) / options.fps, n / options.fps
             digits = 0 if total >= 10 else 1
             report(f"rendering: {done:.{digits}f} s of {total:.{digits}f} s", 0.4 + 0.55 * done / total)

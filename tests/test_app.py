@@ -278,7 +278,9 @@ def test_api_names_and_inputs(client):
     assert {"/analyse", "/generate", "/compare"} <= set(endpoints)
     labels = [p["label"] for p in endpoints["/generate"]["parameters"]]
     assert labels[:3] == ["Portrait", "Audio (speech or singing)", "Style clip"]
-    assert len(labels) == 11
+    assert len(labels) == 12 and labels[-1] == "Framing"
+    framing = endpoints["/generate"]["parameters"][-1]
+    assert framing["parameter_has_default"] and framing["parameter_default"] == "full"  # older calls still work
 
 
 def _check_gallery(gallery: list[dict], prefix: str) -> None:
@@ -334,6 +336,16 @@ def test_generate_returns_video_metrics_and_report(generated: Generated):
             assert value == pytest.approx(report["metrics"][when + suffix][name], abs=1e-4)
         assert row[3].endswith("%")
     assert "`warp`" in generated.status and "style_transfer" in generated.status
+
+
+@pytest.mark.parametrize(("framing", "size", "expected"), [("face", 0, (512, 512)), ("full", 0, (400, 400))])
+def test_framing_through_the_api(client, inputs, framing, size, expected):
+    """Size 0 is "as the input": the example portrait's own 400² for the whole portrait, the
+    512² crop for the face."""
+    args = generate_args(inputs)
+    args[8] = size
+    result = run_generate(client, [*args, framing])
+    assert video_size(check_video(result.video, AUDIO_SECONDS)) == expected
 
 
 def test_request_folder_is_removed(app: App, generated: Generated):

@@ -195,3 +195,39 @@ def test_generate_command_leaves_nothing_when_stopped(inputs, tmp_path, monkeypa
         assert rc == 2 and "error: the audio could not be read" in err
     assert list(out.parent.iterdir()) == []
     assert set(Path(tempfile.gettempdir()).glob("talkinghead-cli-*")) == before
+
+
+@pytest.mark.parametrize(
+    ("framing", "size", "expected"),
+    [("full", None, (400, 400)), ("face", None, (512, 512)), ("full", 256, (256, 256)), ("face", 128, (128, 128))],
+)
+def test_framing_and_size(pipeline, inputs, tmp_path, framing, size, expected):
+    """"full" is the whole portrait at its own size (the example is 400²), "face" the 512² crop;
+    an output size scales either. The face crop's frames are the renderer's crops themselves."""
+    portrait, audio, style = inputs
+    opts = RequestOptions(steps=0, framing=framing, output_size=size, side_by_side=False)
+    res = pipeline.generate(portrait, audio, style, opts, workdir=tmp_path)
+    clip = media.load_video(res.video_path, with_audio=False)
+    assert clip.size == expected
+    if framing == "face" and size is None:
+        pre = pipeline.analyse(portrait, style)
+        first = pipeline.renderer.render(pre.source, _targets(pipeline, res, pre)[:1])[0]
+        assert np.abs(clip.frames[0].astype(int) - first.astype(int)).mean() < 2.0  # encoding noise only
+
+
+def _targets(pipeline, res, pre):
+    from talkinghead import geometry
+    from talkinghead.render import FrameTargets
+    from talkinghead.render.probe import close_mouth
+
+    n = len(res.phi_styled)
+    head = pre.style.pose_track(n, res.fps, strength=1.0, seed=0)
+    rotations, translations, scales = head.apply(pre.source.pose)
+    canonical = close_mouth(pre.source.identity)[None] + (res.phi_styled - geometry.canonical_face()[None])
+    return FrameTargets(canonical=canonical, rotation=rotations, translation=translations, scale=scales,
+                        eye_open=res.eye_open)
+
+
+def test_framing_is_checked():
+    with pytest.raises(InputError, match="framing must be one of full, face"):
+        RequestOptions(framing="square")

@@ -295,3 +295,16 @@ def test_isp_command_writes_a_sheet(examples_dir, media_dir, tmp_path) -> None:
     sheet = media.load_image(out)
     assert sheet.shape[0] > 600 and sheet.shape[1] > 1200
     assert main(["isp", str(examples_dir / "portrait_astronaut.png"), str(clip), "-o", str(tmp_path / "x.txt")]) == 2
+
+
+def test_lattice_upsampling_is_bilinear_with_aligned_corners():
+    """The two matrix products of the dense map equal torch's bilinear (align_corners) upsampling."""
+    import torch
+    import torch.nn.functional as F
+
+    from talkinghead.render.warp import _linear_upsampling
+
+    coarse = torch.randn(3, 2, 9, 13, generator=torch.Generator().manual_seed(0))
+    want = F.interpolate(coarse, size=(50, 71), mode="bilinear", align_corners=True)
+    got = torch.matmul(_linear_upsampling(9, 50), torch.matmul(coarse, _linear_upsampling(13, 71).T))
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)

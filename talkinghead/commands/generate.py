@@ -24,7 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head-motion", type=float, default=1.0, help="0 still head, 1 the clip's head motion")
     parser.add_argument("--steps", type=int, default=None, help="style-transfer fine-tuning steps (default 40)")
     parser.add_argument("--fps", type=int, default=25)
-    parser.add_argument("--size", type=int, default=512, help="longest side of the output video")
+    parser.add_argument("--framing", default="full", choices=["full", "face"],
+                        help="full: the whole portrait (default); face: the aligned 512² face crop")
+    parser.add_argument("--size", type=int, default=None,
+                        help="longest side of the output video (default: the portrait's own up to 1920 px, 512 for face)")
     parser.add_argument("--no-blinks", action="store_true")
     parser.add_argument("--side-by-side", action="store_true", help="also write OUTPUT_side_by_side.mp4")
     parser.add_argument("--seed", type=int, default=0)
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         steps=RequestOptions.steps if args.steps is None else args.steps,
         seed=args.seed,
         output_size=args.size,
+        framing=args.framing,
         side_by_side=args.side_by_side,
     )
     pipeline = Pipeline(PipelineConfig(renderer=args.renderer, device=args.device))
