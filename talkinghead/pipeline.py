@@ -128,6 +128,7 @@ class GenerationResult:
     fps: int
     warnings: list[str] = field(default_factory=list)
     transfer: TransferResult | None = None
+    targets: FrameTargets | None = None  # what the renderer was asked to draw, frame by frame
 
     def metric_rows(self) -> list[tuple[str, float, float]]:
         """``(label, before, after)`` for SLD, SLV, SMD on the expression, then with head motion."""
@@ -393,6 +394,7 @@ class Pipeline:
             fps=fps,
             warnings=warnings,
             transfer=result,
+            targets=targets,
         )
 
     # -- helpers ------------------------------------------------------------------------------

@@ -211,21 +211,8 @@ def test_framing_and_size(pipeline, inputs, tmp_path, framing, size, expected):
     assert clip.size == expected
     if framing == "face" and size is None:
         pre = pipeline.analyse(portrait, style)
-        first = pipeline.renderer.render(pre.source, _targets(pipeline, res, pre)[:1])[0]
+        first = pipeline.renderer.render(pre.source, res.targets[:1])[0]
         assert np.abs(clip.frames[0].astype(int) - first.astype(int)).mean() < 2.0  # encoding noise only
-
-
-def _targets(pipeline, res, pre):
-    from talkinghead import geometry
-    from talkinghead.render import FrameTargets
-    from talkinghead.render.probe import close_mouth
-
-    n = len(res.phi_styled)
-    head = pre.style.pose_track(n, res.fps, strength=1.0, seed=0)
-    rotations, translations, scales = head.apply(pre.source.pose)
-    canonical = close_mouth(pre.source.identity)[None] + (res.phi_styled - geometry.canonical_face()[None])
-    return FrameTargets(canonical=canonical, rotation=rotations, translation=translations, scale=scales,
-                        eye_open=res.eye_open)
 
 
 def test_framing_is_checked():
