@@ -419,7 +419,9 @@ def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12
                         [("whole portrait", "full"), ("face (512² crop)", "face")], value="full", label="Framing"
                     )
                     size = gr.Dropdown(
-                        [("as the input (≤ 1920)", 0), 256, 384, 512, 768, 1080], value=0, label="Output size (long side, px)"
+                        [("as the input (≤ 1920)", 0), 256, 384, 512, 768, 1080],
+                        value=0,
+                        label="Output size (long side, px)",
                     )
                     renderer = gr.Dropdown(renderers, value=renderers[0], label="Renderer")
                     seed = gr.Number(value=0, precision=0, label="Seed")

@@ -43,6 +43,7 @@ FRAMINGS = ("full", "face")
 # x264 preset of the result videos: "veryfast" encodes about twice as fast as "medium" at the
 # same crf; the encoders share the CPU with rendering.
 ENCODER_PRESET = "veryfast"
+SIDE_BY_SIDE_HEIGHT = 720  # the style clip | result video is at most this tall (a comparison, not the result)
 
 
 @dataclass(frozen=True)
@@ -363,8 +364,9 @@ class Pipeline:
             for frame in frames:
                 writer.write(frame)
                 if side is not None:
-                    clip = clip or _looped_frames(style, fps, height=frame.shape[0])
-                    side.write(np.concatenate([next(clip), frame], axis=1))
+                    small = _fit_height(frame, SIDE_BY_SIDE_HEIGHT) if frame.shape[0] > SIDE_BY_SIDE_HEIGHT else frame
+                    clip = clip or _looped_frames(style, fps, height=small.shape[0])
+                    side.write(np.concatenate([next(clip), small], axis=1))
         timings["render_and_encode"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

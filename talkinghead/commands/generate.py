@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--framing", default="full", choices=["full", "face"],
                         help="full: the whole portrait (default); face: the aligned 512² face crop")
     parser.add_argument("--size", type=int, default=None,
-                        help="longest side of the output video (default: the portrait's own up to 1920 px, 512 for face)")
+                        help="longest side of the output video (default: the portrait's own, up to 1920 px; "
+                        "512 for face)")
     parser.add_argument("--no-blinks", action="store_true")
     parser.add_argument("--side-by-side", action="store_true", help="also write OUTPUT_side_by_side.mp4")
     parser.add_argument("--seed", type=int, default=0)

@@ -463,7 +463,7 @@ def isp_targets(source: SourceFace, references: list[ReferenceFrame]) -> FrameTa
 def _linear_upsampling(n_in: int, n_out: int) -> torch.Tensor:
     """``n_out×n_in`` weights of 1-D linear interpolation with aligned end points (sample ``j`` at
     input position ``j·(n_in−1)/(n_out−1)``): bilinear upsampling as two small matrix products."""
-    pos = torch.linspace(0.0, n_in - 1.0, n_out, dtype=torch.float64) if n_out > 1 else torch.zeros(1, dtype=torch.float64)
+    pos = torch.linspace(0.0, n_in - 1.0, n_out, dtype=torch.float64)
     lo = pos.floor().clamp(max=max(n_in - 2, 0)).long()
     frac = pos - lo
     w = torch.zeros(n_out, n_in, dtype=torch.float64)
