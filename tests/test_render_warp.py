@@ -210,6 +210,7 @@ def test_isps_follow_the_reference_mouth(renderer, source) -> None:
             landmarks=pose.apply(can),
             expression=probe.open_mouth(can, opening) - can,
             pose=pose,
+            turn=geometry.angles_to_rotation(yaw, 0.0, 0.0),  # relative to the clip's mean pose
         )
 
     refs = [ref("None", 0.0, 0.0), ref("M", 0.0, 3.0), ref("R", 0.3, -8.0), ref("O", 0.18, 0.0)]
@@ -223,10 +224,11 @@ def test_isps_follow_the_reference_mouth(renderer, source) -> None:
     (x0, y0), (x1, y1) = inner.min(0) - 3, inner.max(0) + 3
     box = slice(int(y0), int(y1)), slice(int(x0), int(x1))
     assert dark_pixels(isps[2], box) > dark_pixels(isps[3], box) > dark_pixels(isps[0], box)
-    # eq. 2: the portrait's identity with the reference's rotation, the portrait's place and size
+    # eq. 2: the portrait's identity with the reference's turn on its own rotation, its place and size
     t = isp_targets(source, refs)
     assert np.allclose(t.translation, source.pose.translation) and np.allclose(t.scale, source.pose.scale)
-    assert np.allclose(t.rotation[2], refs[2].pose.rotation)
+    assert np.allclose(t.rotation[2], refs[2].turn @ source.pose.rotation)
+    assert np.allclose(t.rotation[0], source.pose.rotation)  # no turn: the portrait's own orientation
     assert renderer.render_isps(source, []) == []
 
 

@@ -42,6 +42,8 @@ class ReferenceFrame:
     landmarks: np.ndarray  # 68×3 in that crop's pixels
     expression: np.ndarray  # 68×3 canonical-frame expression relative to the clip person's neutral
     pose: geometry.Pose  # the reference's pose, in crop pixels
+    turn: np.ndarray = field(default_factory=lambda: np.eye(3))  # 3×3 head rotation relative to the
+    # clip's mean pose at this frame (the turn the frames' head motion applies to the portrait)
 
 
 @dataclass(frozen=True)

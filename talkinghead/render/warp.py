@@ -243,13 +243,16 @@ class WarpRenderer:
     # rendering
 
     def render_isps(self, source: SourceFace, references: list[ReferenceFrame]) -> list[np.ndarray]:
-        """Paper §3.3 / eq. 2: the portrait wearing each reference's rotation and expression.
+        """Paper §3.3 / eq. 2: the portrait wearing each reference's expression and head turn.
 
         Target canonical = portrait identity c (lips closed, :func:`isp_targets`) + reference
         expression ε̄ (relative to the clip person's own neutral face, so the portrait keeps its
-        face shape); rotation = the reference's R̄. Translation and scale stay the portrait's
-        (τ̄, s̄ of the style clip are in another image's pixels and would only move the face
-        around the crop): the face stays in place and turns about its own centre.
+        face shape). Rotation: the reference's turn relative to the clip's mean pose, applied to
+        the portrait's own (as the frames' head motion does), not eq. 2's absolute R̄ — a
+        portrait in three-quarter view would otherwise be turned to the clip's frontal view,
+        which a 2-D warp can only show by smearing the far eye and cheek. Translation and scale
+        stay the portrait's (τ̄, s̄ of the style clip are in another image's pixels): the face
+        stays in place and turns about its own centre.
         """
         if not references:
             return []
@@ -442,8 +445,8 @@ class WarpRenderer:
 
 
 def isp_targets(source: SourceFace, references: list[ReferenceFrame]) -> FrameTargets:
-    """Paper eq. 2 targets for ISPs: ``c + ε̄`` with the reference's rotation, the portrait's
-    translation and scale (see :meth:`WarpRenderer.render_isps`).
+    """Paper eq. 2 targets for ISPs: ``c + ε̄`` with the reference's turn on the portrait's own
+    rotation, the portrait's translation and scale (see :meth:`WarpRenderer.render_isps`).
 
     ``c`` is the portrait's canonical face with its lips closed (:func:`probe.close_mouth`): eq. 2
     assumes a neutral source image, and a portrait smiling with parted lips would otherwise keep
@@ -453,7 +456,7 @@ def isp_targets(source: SourceFace, references: list[ReferenceFrame]) -> FrameTa
     neutral = probe.close_mouth(source.identity)
     return FrameTargets(
         canonical=np.stack([neutral + r.expression for r in references]),
-        rotation=np.stack([r.pose.rotation for r in references]),
+        rotation=np.stack([r.turn @ source.pose.rotation for r in references]),
         translation=np.repeat(source.pose.translation[None], n, 0),
         scale=np.full(n, source.pose.scale),
         eye_open=np.ones(n),

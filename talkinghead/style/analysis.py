@@ -51,6 +51,7 @@ class StyleReference:
     low_confidence: bool  # confidence under StyleConfig.low_confidence: the clip has no good match
     expression: np.ndarray  # 68×3 canonical-frame expression relative to the clip person's neutral
     pose: geometry.Pose  # pose in crop pixels
+    turn: np.ndarray = field(default_factory=lambda: np.eye(3))  # 3×3 rotation relative to the clip's mean pose
 
     def to_render(self) -> ReferenceFrame:
         from talkinghead.render.base import ReferenceFrame
@@ -61,6 +62,7 @@ class StyleReference:
             landmarks=self.landmarks,
             expression=self.expression,
             pose=self.pose,
+            turn=self.turn,
         )
 
 
@@ -146,6 +148,7 @@ def _reference(
     score: float,
     confidence: float,
     config: StyleConfig,
+    turn_angles: np.ndarray,
 ) -> StyleReference:
     pts = track.points[index]
     if frames is not None:
@@ -167,6 +170,7 @@ def _reference(
         low_confidence=bool(confidence < config.low_confidence),
         expression=track.canonical[index] - neutral,
         pose=geometry.fit_pose(crop_pts),
+        turn=geometry.angles_to_rotation(*turn_angles),
     )
 
 
@@ -223,8 +227,11 @@ def analyse_track(
     normaliser = clip_normaliser(neutral, track.canonical[valid], track.mouth[valid], track.eye_open[valid], config)
     result = retrieve(track, normaliser, config)
     picks = zip(TEMPLATES, result.indices, result.score, result.confidence, strict=True)
+    # Head motion from every frame with a face: a turned head is part of the style.
+    deltas = pose_mod.clip_pose_deltas(track.rotations, track.translation, track.scale, fps, config.pose_smoothing_s)
     references = [
-        _reference(tpl.label, idx, track, neutral, frames, score, conf, config) for tpl, idx, score, conf in picks
+        _reference(tpl.label, idx, track, neutral, frames, score, conf, config, deltas[idx, :3])
+        for tpl, idx, score, conf in picks
     ]
     for tpl, ref in zip(TEMPLATES, references, strict=True):
         if ref.low_confidence:
@@ -233,8 +240,6 @@ def analyse_track(
                 f"(at {ref.time:.2f} s, confidence {ref.confidence:.2f}) is used. For a stronger style, "
                 f"use a clip with {tpl.hint}."
             )
-    # Head motion from every frame with a face: a turned head is part of the style.
-    deltas = pose_mod.clip_pose_deltas(track.rotations, track.translation, track.scale, fps, config.pose_smoothing_s)
     blink_stats = blinks_mod.detect_blinks(track.eye_open, track.found, fps, config)
     for note in notes:
         log.info("style clip: %s", note)
