@@ -7,6 +7,10 @@ landmarks from the neutral face in the canonical frame (inter-ocular units, see
 * :class:`AudioEncoder` sees, for each output frame, a window of ±0.2 s of 80-d log-mel frames at
   120 Hz (:func:`talkinghead.audio.audio_features`) and returns one feature vector per frame.
   Frames are encoded independently, so the frame rate can be anything (25, 30, 60 fps).
+  With ``MotionConfig.phones`` the same windows also go through a fixed copy of pocketsphinx's
+  US-English acoustic model (:mod:`talkinghead.acoustic`), and the frame's phone posteriors are
+  added to the feature: phone evidence learned from many voices, where the spectral path has
+  seen few. Files without the field load as spectral-only generators.
 * :class:`MotionGenerator` runs a bidirectional GRU over the per-frame features (longer context:
   anticipation, smoothness, loudness relative to the utterance) and a linear head to the
   204 coordinates. The head's output is scaled by a fixed per-coordinate scale, so a small
@@ -27,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from talkinghead.acoustic import N_PHONES, PhonePosteriors
 from talkinghead.audio import DEFAULT_MEL, MelConfig, frame_windows, utterance_mel
 from talkinghead.audio import audio_features as _audio_features
 from talkinghead.geometry import N_POINTS
@@ -48,6 +53,9 @@ class MotionConfig:
     dropout: float = 0.1  # between GRU layers and before the head (training only)
     out_scale: float = 0.1  # head output × this = displacement (inter-ocular units)
     utterance_norm: bool = False  # remove the utterance's mean spectral shape from the input (see spectral_shape)
+    phones: bool = False  # add each frame's phone posteriors (pocketsphinx's acoustic model, talkinghead.acoustic)
+    acoustic_scale: float = 0.1  # acoustic weight of the phone posteriors (scores × this before the softmax)
+    spectral_dropout: float = 0.0  # training only: share of sequences without the spectral feature (phones only)
 
     def __post_init__(self) -> None:
         if self.n_mels < 1 or self.context < 1 or self.feature_dim < 1 or self.hidden < 1 or self.layers < 1:
@@ -56,6 +64,10 @@ class MotionConfig:
             raise ValueError("MotionConfig.channels needs three conv widths")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
+        if self.acoustic_scale <= 0:
+            raise ValueError("acoustic_scale must be positive")
+        if not 0.0 <= self.spectral_dropout < 1.0 or (self.spectral_dropout > 0 and not self.phones):
+            raise ValueError("spectral_dropout must be in [0, 1) and needs the phone input")
 
     @property
     def window(self) -> int:
@@ -112,6 +124,10 @@ class AudioEncoder(nn.Module):
             nn.Conv1d(c2, c3, 3, stride=2, padding=1), nn.GELU(),
         )
         self.out = nn.Linear(c3 * _window_after_convs(c.window), c.feature_dim)
+        if c.phones:  # speaker-independent phone evidence, added to the spectral feature
+            self.phones = PhonePosteriors(context=c.context, spread=0, acoustic_scale=c.acoustic_scale)
+            self.phone_norm = nn.LayerNorm(N_PHONES)
+            self.phone_out = nn.Linear(N_PHONES, c.feature_dim)
         self.config = c
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
@@ -119,12 +135,20 @@ class AudioEncoder(nn.Module):
         if w != self.config.window or m != self.config.n_mels:
             want = f"B×T×{self.config.window}×{self.config.n_mels}"
             raise ValueError(f"expected {want} features, got {tuple(feats.shape)}")
+        spectrum = feats
         if self.config.utterance_norm:  # the utterance's spectral shape from the window centres
-            feats = feats - spectral_shape(feats[:, :, self.config.context])[:, None, None, :]
-        x = (feats - self.mel_mean) / self.mel_std  # B×T×W×80
+            spectrum = feats - spectral_shape(feats[:, :, self.config.context])[:, None, None, :]
+        x = (spectrum - self.mel_mean) / self.mel_std  # B×T×W×80
         x = self.project(x.reshape(b * t, w, m))  # (B·T)×W×mel_dim
         x = self.convs(x.transpose(1, 2))  # (B·T)×mel_dim×W → (B·T)×C3×W/8
-        return self.out(x.flatten(1)).reshape(b, t, -1)  # B×T×feature_dim
+        out = self.out(x.flatten(1)).reshape(b, t, -1)  # B×T×feature_dim
+        if self.training and self.config.spectral_dropout > 0:
+            out = out * (torch.rand(b, 1, 1, device=out.device) >= self.config.spectral_dropout).to(out)
+        if self.config.phones:
+            with torch.no_grad():  # a fixed layer on the data: nothing to learn, no gradient needed
+                post = self.phones(feats)  # B×T×42
+            out = out + self.phone_out(self.phone_norm(post.clamp(min=1e-6).log()))
+        return out
 
 
 class MotionGenerator(nn.Module):

@@ -57,6 +57,35 @@ def test_gradients_flow_to_every_parameter():
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
 
 
+TINY_PHONES = MotionConfig(mel_dim=4, channels=(4, 4, 4), feature_dim=8, hidden=8, layers=1, phones=True)
+
+
+def _with_acoustic_model(g: MotionGenerator) -> MotionGenerator:
+    from talkinghead.acoustic import read_pocketsphinx_model
+
+    g.encoder.phones.load_model(read_pocketsphinx_model())
+    return g
+
+
+def test_phone_input_shapes_gradients_and_round_trip(tmp_path):
+    g = _with_acoustic_model(MotionGenerator(config=TINY_PHONES))
+    x = torch.randn(2, 6, 49, 80) - 12
+    g(x).square().sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
+    g.eval()
+    path = save_motion_generator(g, tmp_path / "m.safetensors")
+    assert read_config(path) == TINY_PHONES
+    torch.testing.assert_close(load_motion_generator(path=path)(x), g(x))  # the acoustic model travels in the file
+
+
+def test_configs_without_phone_fields_load_as_spectral_only():
+    data = json.loads(TINY.to_json())
+    for key in ("phones", "acoustic_scale"):
+        data.pop(key)
+    cfg = MotionConfig.from_json(json.dumps(data))
+    assert cfg == TINY and not cfg.phones
+
+
 def test_save_and_load_round_trip(tmp_path):
     g = MotionGenerator(config=TINY).eval()
     path = save_motion_generator(g, tmp_path / "m.safetensors", summary={"steps": 1})
@@ -88,7 +117,7 @@ def test_shipped_weights_load_strictly(repo_dir, gen):
     assert all(t.dtype == torch.float32 for t in tensors.values())
     assert path.stat().st_size < 8 * 2**20  # a few MB
     sidecar = json.loads(path.with_suffix(".json").read_text())
-    assert sidecar["config"] == json.loads(gen.config.to_json())
+    assert MotionConfig.from_json(json.dumps(sidecar["config"])) == gen.config
     assert not gen.training
 
 

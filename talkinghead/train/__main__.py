@@ -52,8 +52,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="real crops per step (0: synthetic only)")
     parser.add_argument("--real-weight", type=float, default=TrainConfig.real_weight)
     parser.add_argument("--lr", type=float, default=TrainConfig.lr)
+    parser.add_argument("--closure-weight", type=float, default=TrainConfig.w_closure,
+                        help="weight of the closure term (lips apart where they must meet)")
     parser.add_argument("--utterance-norm", action="store_true",
                         help="remove each utterance's mean spectral shape from the input")
+    parser.add_argument("--phones", action="store_true",
+                        help="add pocketsphinx phone posteriors to the input (talkinghead.acoustic)")
+    parser.add_argument("--spectral-dropout", type=float, default=0.0,
+                        help="with --phones: share of training sequences whose spectral feature is dropped")
     parser.add_argument("--init", type=Path, default=None, help="fine-tune these weights instead of training anew")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -79,9 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 
     table = load_table()
     tcfg = replace(TrainConfig(), steps=args.steps, batch=args.batch, seed=args.seed, threads=args.threads,
-                   real_batch=args.real_batch, real_weight=args.real_weight, lr=args.lr)
+                   real_batch=args.real_batch, real_weight=args.real_weight, lr=args.lr,
+                   w_closure=args.closure_weight)
     init = load_motion_generator(path=args.init) if args.init is not None else None
-    model_cfg = init.config if init is not None else MotionConfig(utterance_norm=args.utterance_norm)
+    if init is not None:
+        model_cfg = replace(init.config, phones=init.config.phones or args.phones)
+    else:
+        model_cfg = MotionConfig(utterance_norm=args.utterance_norm, phones=args.phones,
+                                 spectral_dropout=args.spectral_dropout)
     gen, summary = train(corpus, val, table.shapes, tcfg, model_cfg, real=real, real_val=real_val, init=init)
     summary.update({
         "command": "python -m talkinghead.train " + " ".join(sys.argv[1:] if argv is None else argv),

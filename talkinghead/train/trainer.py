@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
+from torch import nn
 
+from talkinghead.acoustic import read_pocketsphinx_model
 from talkinghead.audio import DEFAULT_MEL
 from talkinghead.geometry import INNER_LIPS, JAW, N_POINTS, OUTER_LIPS, canonical_face
 from talkinghead.motion import MotionConfig, MotionGenerator, spectral_shape
@@ -326,10 +328,19 @@ def _train(
     torch.manual_seed(cfg.seed)
     gen = MotionGenerator(config=model_cfg)
     if init is not None:
-        if init.config != model_cfg:
-            raise ValueError("fine-tuning needs the initial generator's architecture")
-        gen.load_state_dict(init.state_dict())
+        if replace(init.config, phones=model_cfg.phones, acoustic_scale=model_cfg.acoustic_scale) != model_cfg or (
+                init.config.phones and not model_cfg.phones):
+            raise ValueError("fine-tuning needs the initial generator's architecture (phone input may be added)")
+        missing, unexpected = gen.load_state_dict(init.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("encoder.phone") for k in missing):
+            raise ValueError(f"fine-tuning: unexpected {unexpected}, missing {missing}")
+        if missing:  # phone input added: it starts at zero, so the start is the initial generator
+            gen.encoder.phones.load_model(read_pocketsphinx_model())
+            nn.init.zeros_(gen.encoder.phone_out.weight)
+            nn.init.zeros_(gen.encoder.phone_out.bias)
     else:
+        if model_cfg.phones:
+            gen.encoder.phones.load_model(read_pocketsphinx_model())
         fit_normalisation(gen, corpus, shapes, cfg.seed, real=real if cfg.real_batch > 0 else None)
     batcher = Batcher(corpus, shapes, context=model_cfg.context, seed=cfg.seed)
     val_batcher = Batcher(val, shapes, context=model_cfg.context, seed=cfg.seed + 1)
