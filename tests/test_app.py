@@ -87,6 +87,18 @@ def check_video(path: str | Path | None, seconds: float, *, audio: bool = True) 
     return info
 
 
+def same_numbers(a: Any, b: Any, *, rel: float = 1e-9) -> bool:
+    """Nested dicts/lists equal, floats to ``rel``: requests run at once may sum in another
+    order (a last-bit difference), never give another request's numbers."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_numbers(a[k], b[k], rel=rel) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_numbers(x, y, rel=rel) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, rel=rel, abs=1e-12)
+    return a == b
+
+
 def video_size(info: Probe) -> tuple[int, int]:
     m = re.search(r", (\d+)x(\d+)[, ]", info.video)
     assert m, info.video
@@ -663,9 +675,9 @@ def test_simultaneous_requests_match_sequential_ones(app: App, inputs, generated
     digests = {}
     for name in requests:
         together = results[name]
-        assert together.report["metrics"] == alone[name].report["metrics"], name
+        assert same_numbers(together.report["metrics"], alone[name].report["metrics"]), name
         assert together.report["references"] == alone[name].report["references"], name
-        assert together.table == alone[name].table, name
+        assert same_numbers(together.table, alone[name].table), name
         digests[name] = frame_digest(together.video)
         assert digests[name] == frame_digest(alone[name].video), name
     assert len(set(digests.values())) == 4, "different requests gave the same video"
@@ -704,8 +716,8 @@ def test_pipeline_requests_in_parallel_threads(app: App, inputs, tmp_path):
         t.join(timeout=600)
     assert all(not isinstance(v, Exception) for v in together.values()) and len(together) == 2, together
     for name in opts:
-        assert together[name].metrics == alone[name].metrics
-        np.testing.assert_array_equal(together[name].phi_styled, alone[name].phi_styled)
+        assert same_numbers(together[name].metrics, alone[name].metrics), name
+        np.testing.assert_allclose(together[name].phi_styled, alone[name].phi_styled, rtol=1e-6, atol=1e-7)
         assert frame_digest(together[name].video_path) == frame_digest(alone[name].video_path)
 
 
