@@ -119,3 +119,40 @@ def test_clip_targets_on_a_grid_clip(shared_dir):
     opening = realdata._opening(t["motion"])
     assert opening.max() - opening.min() > 0.1  # the mouth moves in speech
     assert np.quantile(np.abs(t["motion"][:, 48:68]).max(-1).max(-1), 0.1) < 0.03  # and rests near its neutral
+
+
+def test_concatenate_keeps_every_clip():
+    a, b = _corpus((75, 60)), _corpus((40,), seed=1)
+    both = realdata.concatenate([a, b])
+    assert len(both) == 3 and both.frame_offsets.tolist() == [0, 75, 135, 175]
+    assert both.mel_offsets.tolist() == [*a.mel_offsets.tolist(), a.mel_offsets[-1] + b.mel_offsets[1]]
+    np.testing.assert_array_equal(both.motion[135:], b.motion)
+    np.testing.assert_array_equal(both.mel[both.mel_offsets[2]:], b.mel)
+    again = both.subset(np.array([True, True, False]))
+    np.testing.assert_array_equal(again.motion, a.motion)
+
+
+def test_retime_plays_faster():
+    x = np.arange(10, dtype=np.float64)[:, None]
+    np.testing.assert_allclose(realdata._retime(x, 1.25, 8)[:, 0], np.minimum(np.arange(8) * 1.25, 9))
+    np.testing.assert_allclose(realdata._retime(x, 0.5, 20)[:, 0], np.minimum(np.arange(20) * 0.5, 9))
+
+
+def test_augmented_copies_of_a_grid_clip(shared_dir, tmp_path):
+    clip_dir = shared_dir / "avdata" / "train" / "grid_s1"
+    if not (clip_dir / "bbaf2n.mp4").is_file():
+        pytest.skip("../shared/avdata/train/grid_s1 is absent")
+    corpus = _corpus((75,))
+    corpus.names = np.array(["bbaf2n"])
+    aug = realdata.augmented(corpus, clip_dir, tmp_path, copies=3, seed=0)
+    assert aug.names.tolist() == ["bbaf2n~0", "bbaf2n~1", "bbaf2n~2"]
+    frames = np.diff(aug.frame_offsets)
+    mel = np.diff(aug.mel_offsets)
+    assert np.all((frames >= 75 / 1.14 - 1) & (frames <= 75 / 0.88 + 1)) and len(set(frames.tolist())) > 1
+    np.testing.assert_allclose(mel / 120, frames / 25, atol=0.05)  # sound and motion re-timed together
+    np.testing.assert_array_equal(aug.motion[0], corpus.motion[0])  # the first frame is the clip's first
+    assert np.isfinite(aug.mel.astype(np.float32)).all()
+    assert not np.allclose(aug.mel[: mel[0]].astype(np.float32)[:300], aug.mel[mel[0]:mel[0] + 300].astype(np.float32))
+    cached = realdata.augmented(corpus, clip_dir, tmp_path, copies=3, seed=0)
+    np.testing.assert_array_equal(cached.mel, aug.mel)
+    assert len(list(tmp_path.glob("real_augmented_*.npz"))) == 1

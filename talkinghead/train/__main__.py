@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="add pocketsphinx phone posteriors to the input (talkinghead.acoustic)")
     parser.add_argument("--spectral-dropout", type=float, default=0.0,
                         help="with --phones: share of training sequences whose spectral feature is dropped")
+    parser.add_argument("--real-augment", type=int, default=0, metavar="K",
+                        help="add K augmented copies of every real training clip (other voices' speed and pitch, "
+                             "channels, noise, music; realdata.augmented)")
     parser.add_argument("--init", type=Path, default=None, help="fine-tune these weights instead of training anew")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -80,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         everything = realdata.build(clips, args.cache, workers=args.workers)
         held = np.arange(len(everything)) % REAL_VAL_EVERY == REAL_VAL_EVERY // 2
         real, real_val = everything.subset(~held), everything.subset(held)
+        if args.real_augment > 0:
+            real = realdata.concatenate([real, realdata.augmented(
+                real, clips[0].parent, args.cache, copies=args.real_augment, seed=args.seed)])
         logging.getLogger(__name__).info("real clips: %s", realdata.summarise(everything))
     t_data = time.time() - t0
 
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "viseme_table": table.source,
         **({"real_corpus": {"clips": len(real), "validation_clips": len(real_val),
                             "minutes": round(real.seconds() / 60, 1), "source": "GRID corpus speaker s1 (CC BY 4.0)",
+                            "augmented_copies": args.real_augment,
                             "validation": [str(n) for n in real_val.names]}} if real is not None else {}),
         **({"init": str(args.init)} if args.init is not None else {}),
         "parameters": sum(p.numel() for p in gen.parameters()),

@@ -229,6 +229,70 @@ def build(paths: list[Path], cache_dir: Path, *, workers: int = 1) -> RealCorpus
     )
 
 
+def concatenate(parts: list[RealCorpus]) -> RealCorpus:
+    """Several corpora as one (clips in order)."""
+    def cat(key: str) -> np.ndarray:
+        return np.concatenate([getattr(c, key) for c in parts])
+
+    def offsets(key: str) -> np.ndarray:
+        ends = [getattr(c, key)[1:] + base for c, base in zip(parts, np.cumsum([0] + [
+            int(getattr(c, key)[-1]) for c in parts[:-1]]))]
+        return np.concatenate([[0], *ends]).astype(np.int64)
+
+    return RealCorpus(mel=cat("mel"), mel_offsets=offsets("mel_offsets"), motion=cat("motion"), valid=cat("valid"),
+                      energy=cat("energy"), frame_offsets=offsets("frame_offsets"), fps=cat("fps"),
+                      offset_s=cat("offset_s"), offset_r=cat("offset_r"), names=cat("names"))
+
+
+def _retime(x: np.ndarray, factor: float, n_out: int) -> np.ndarray:
+    """``x`` (T×…) played ``factor`` times faster: ``n_out`` rows, row ``t'`` = ``x`` at ``t'·factor``
+    (linear interpolation)."""
+    src = np.minimum(np.arange(n_out) * factor, len(x) - 1)
+    lo = np.floor(src).astype(np.int64)
+    hi = np.minimum(lo + 1, len(x) - 1)
+    w = (src - lo).reshape(-1, *([1] * (x.ndim - 1)))
+    return x[lo] * (1 - w) + x[hi] * w
+
+
+def augmented(corpus: RealCorpus, clip_dir: Path, cache_dir: Path, *, copies: int, seed: int = 0,
+              speed: tuple[float, float] = (0.88, 1.14)) -> RealCorpus:
+    """``copies`` augmented versions of every clip of ``corpus`` (sound re-read from
+    ``clip_dir/<name>.mp4``), cached in ``cache_dir``: played 0.88–1.14× as fast (pitch,
+    formants and timing change together: another voice's tract and speaking rate; the motion
+    is re-timed with it), then the synthetic corpus' channel chain
+    (:func:`talkinghead.train.augment.augment`: microphones, rooms, noise, music beds, gain,
+    clipping, µ-law). Real motion heard through other voices and channels."""
+    from talkinghead import media
+    from talkinghead.train.augment import augment, change_speed
+
+    key = hashlib.sha256(json.dumps({"names": corpus.names.tolist(), "copies": copies, "seed": seed, "speed": speed,
+                                     "base": _cache_key()}).encode()).hexdigest()[:12]
+    out = cache_dir / f"real_augmented_{key}.npz"
+    if out.is_file():
+        return RealCorpus.load(out)
+    t0 = time.time()
+    parts: list[RealCorpus] = []
+    for i, name in enumerate(corpus.names):
+        audio = media.load_audio(clip_dir / f"{name}.mp4")
+        sl = clip_slice(corpus, i)
+        motion, valid, energy = (corpus.motion[sl].astype(np.float32), corpus.valid[sl], corpus.energy[sl])
+        for c in range(copies):
+            rng = np.random.default_rng([seed, i, c])
+            y, factor = change_speed(audio, float(rng.uniform(*speed)))
+            y = augment(y, rng)
+            n = int(round(len(motion) / factor))
+            mel = log_mel(normalise_level(y)).numpy().astype(np.float16)
+            parts.append(RealCorpus(
+                mel=mel, mel_offsets=np.array([0, len(mel)]), motion=_retime(motion, factor, n).astype(np.float16),
+                valid=_retime(valid.astype(np.float32), factor, n) > 0.999, energy=_retime(energy, factor, n),
+                frame_offsets=np.array([0, n]), fps=corpus.fps[i:i + 1], offset_s=corpus.offset_s[i:i + 1],
+                offset_r=corpus.offset_r[i:i + 1], names=np.array([f"{name}~{c}"])))
+    result = concatenate(parts)
+    result.save(out)
+    log.info("%d augmented copies of %d real clips in %.0f s", copies, len(corpus), time.time() - t0)
+    return result
+
+
 def _opening(motion: np.ndarray) -> np.ndarray:
     return mouth_features(canonical_face()[None] + motion.astype(np.float32)).opening
 
