@@ -198,6 +198,49 @@ def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
     assert clamped.eye_open[0] == 1.0
 
 
+def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_source) -> None:
+    """A closed portrait opening its mouth shows the widest open reference frame's own interior
+    (here painted green to tell it apart), not the synthesised one; a closed reference lends none."""
+    import cv2
+
+    def reference(opening: float, green: bool) -> ReferenceFrame:
+        sweep = probe.sweep(source, openings=np.array([opening]))
+        crop, lm = painter.render(source, sweep)[0].copy(), sweep.landmarks[0]
+        if green:
+            inner = np.zeros(crop.shape[:2], np.uint8)
+            cv2.fillPoly(inner, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
+            crop[inner.astype(bool)] = (40, 190, 60)
+        return ReferenceFrame(label="O", crop=crop, landmarks=lm, expression=np.zeros((68, 3)), pose=source.pose)
+
+    targets = probe.sweep(painted_source, openings=np.array([0.3]))
+    lm = targets.landmarks[0]
+    inside = np.zeros(painted_source.crop.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
+    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)).astype(bool)
+
+    lent = painter.render(painted_source, targets, [reference(0.35, green=True)])[0][inside].astype(float)
+    assert (lent[:, 1] > lent[:, 0] + 40).mean() > 0.8  # the donor's (green) interior
+    own = painter.render(painted_source, targets)[0]
+    synthesised = own[inside].astype(float)
+    assert (synthesised[:, 1] > synthesised[:, 0] + 40).mean() < 0.05
+    gap = float(geometry.mouth_features(source.landmarks).opening)  # the sweep opens from the portrait's own
+    closed = painter.render(painted_source, targets, [reference(0.05 - gap, green=True)])[0]
+    np.testing.assert_array_equal(closed, own)  # too closed to lend: the synthesised interior
+
+
+def test_colour_match_follows_the_portraits_light_and_greyness() -> None:
+    from talkinghead.render.mouth import match_colours
+
+    teeth = np.array([[230.0, 220.0, 200.0]])
+    skin = np.array([200.0, 150.0, 130.0])
+    same = match_colours(teeth, skin, skin)
+    np.testing.assert_allclose(same, teeth)
+    darker = match_colours(teeth, skin, skin * 0.5)
+    assert darker.mean() == pytest.approx(0.5 * teeth.mean(), rel=0.05)
+    grey = match_colours(np.array([[180.0, 60.0, 60.0]]), skin, np.array([120.0, 120.0, 120.0]))
+    assert np.ptp(grey) < 1.0  # a grey portrait gets a grey interior
+
+
 def test_isps_follow_the_reference_mouth(renderer, source) -> None:
     can = geometry.canonical_face()
 

@@ -57,8 +57,11 @@ def _region_median(image: np.ndarray, mask: np.ndarray, fallback: np.ndarray) ->
     return np.median(pixels, 0).astype(np.float64) if len(pixels) >= 8 else fallback
 
 
-def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
-    """Colours for the interior from the portrait crop (``S×S×3`` uint8, landmarks in crop pixels)."""
+LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def skin_and_lips(crop: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median RGB (0–255 floats) of the cheeks' skin and of the lips of a face crop."""
     import cv2
 
     p = np.asarray(landmarks, dtype=np.float64)[:, :2]
@@ -73,14 +76,24 @@ def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
     img = crop.astype(np.float64)
     skin_rgb = _region_median(img, skin.astype(bool), np.array([200.0, 160.0, 140.0]))
     lip_rgb = _region_median(img, lips.astype(bool), skin_rgb * np.array([0.9, 0.7, 0.7]))
-    luma_w = np.array([0.299, 0.587, 0.114])
-    light = float(np.clip(skin_rgb @ luma_w / 165.0, 0.35, 1.25))  # skin brightness vs a typical lit face
+    return skin_rgb, lip_rgb
+
+
+def _light_and_chroma(skin_rgb: np.ndarray) -> tuple[float, float]:
+    light = float(np.clip(skin_rgb @ LUMA / 165.0, 0.35, 1.25))  # skin brightness vs a typical lit face
     chroma = float(np.clip((skin_rgb.max() - skin_rgb.min()) / 60.0, 0.0, 1.0))  # 0 for grey portraits
+    return light, chroma
+
+
+def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
+    """Colours for the interior from the portrait crop (``S×S×3`` uint8, landmarks in crop pixels)."""
+    skin_rgb, lip_rgb = skin_and_lips(crop, landmarks)
+    light, chroma = _light_and_chroma(skin_rgb)
 
     def tint(rgb: np.ndarray) -> np.ndarray:
         """A colour as it would look under this portrait's light and saturation."""
         rgb = np.asarray(rgb, dtype=np.float64) * light
-        grey = rgb @ luma_w
+        grey = rgb @ LUMA
         return np.clip(grey + chroma * (rgb - grey), 0.0, 255.0)
 
     lip_dark = lip_rgb * np.array([1.0, 0.78, 0.8])  # inside the mouth everything is redder
@@ -90,6 +103,56 @@ def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
         tongue=np.clip(0.6 * lip_rgb + tint([70.0, 36.0, 40.0]), 0, 255),
         teeth=tint([232.0, 220.0, 196.0]),
         gum=np.clip(0.9 * lip_rgb + tint([20.0, 0.0, 5.0]), 0, 255),
+    )
+
+
+DONOR_MIN_OPENING = 0.15  # a reference frame's lip gap (inter-ocular units) that shows enough interior to lend
+
+
+@dataclass(frozen=True)
+class MouthDonor:
+    """The open mouth of a style reference frame (the clip's R/O frames), colour-matched to the
+    portrait: its real teeth, tongue and cavity fill the portrait's opened lips."""
+
+    crop: torch.Tensor  # 1×3×S×S float32, 0–255, the reference crop in the portrait's light and saturation
+    landmarks: torch.Tensor  # 68×2 crop pixels of the reference
+    split: float  # where its upper teeth end in its lip gap (teeth_split)
+    opening: float  # its lip gap, inter-ocular units
+
+
+def match_colours(image: np.ndarray, skin_from: np.ndarray, skin_to: np.ndarray) -> np.ndarray:
+    """``image`` (…×3, 0–255) as it would look under another face's light and saturation: the
+    brightness scaled by the ratio of the two skins' luma, the saturation by the ratio of their
+    chroma (so a grey portrait gets a grey interior)."""
+    light_from, chroma_from = _light_and_chroma(np.asarray(skin_from, dtype=np.float64))
+    light_to, chroma_to = _light_and_chroma(np.asarray(skin_to, dtype=np.float64))
+    x = np.asarray(image, dtype=np.float64) * (light_to / light_from)
+    grey = (x @ LUMA)[..., None]
+    saturation = min(chroma_to / max(chroma_from, 0.05), 1.5)
+    return np.clip(grey + saturation * (x - grey), 0.0, 255.0)
+
+
+def mouth_donor(
+    references: list, crop: np.ndarray, landmarks: np.ndarray, device: torch.device
+) -> MouthDonor | None:
+    """The widest open of ``references`` (:class:`~talkinghead.render.base.ReferenceFrame`) as a
+    donor for the portrait (``crop``, ``landmarks``: its crop and crop pixels), or None when none
+    opens by :data:`DONOR_MIN_OPENING`."""
+    if not references:
+        return None
+    openings = [float(geometry.mouth_features(r.landmarks).opening) for r in references]
+    best = int(np.argmax(openings))
+    if openings[best] < DONOR_MIN_OPENING:
+        return None
+    ref = references[best]
+    skin_ref, _ = skin_and_lips(ref.crop, ref.landmarks)
+    skin_portrait, _ = skin_and_lips(crop, landmarks)
+    matched = match_colours(ref.crop, skin_ref, skin_portrait)
+    return MouthDonor(
+        crop=torch.tensor(matched, dtype=torch.float32, device=device).permute(2, 0, 1).unsqueeze(0),
+        landmarks=torch.tensor(np.asarray(ref.landmarks)[:, :2], dtype=torch.float32, device=device),
+        split=teeth_split(ref.crop, ref.landmarks),
+        opening=openings[best],
     )
 
 
@@ -247,37 +310,35 @@ def paint_mouth(
     return frames + alpha.unsqueeze(1) * (colour - frames)
 
 
-def reuse_interior(
-    sample_map: torch.Tensor,
+def rigid_interior(
     origin: tuple[int, int],
+    shape: tuple[int, int],
     target: torch.Tensor,
     source: torch.Tensor,
     *,
     split: float,
     feather: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """For a portrait whose own mouth is open: its teeth move with the lips instead of stretching.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where each target pixel inside the target's inner lips finds a source mouth's interior, teeth
+    kept rigid: the part of the source's opening above ``split`` (a fraction of its lip gap,
+    :func:`teeth_split`) follows the upper lip and the rest the lower lip, both unscaled but for
+    the ratio of the mouths' widths; what opens between them is new cavity. When the target opens
+    less than the source, the interior is squeezed instead. ``shape``: (h, w) of the target
+    pixels whose top-left is ``origin``; ``target``: B×68×2, ``source``: 68×2 landmarks (pixels).
 
-    Inside the target's inner lips, the part of the portrait's own mouth opening above ``split``
-    (a fraction of its lip gap, :func:`teeth_split`) follows the upper lip and the rest the lower
-    lip, both unscaled (teeth are rigid); what opens between them is new cavity. When the target
-    opens less than the portrait, the interior is squeezed instead. ``sample_map``: B×h×w×2
-    source pixels for the target pixels whose top-left is ``origin``; ``target``: B×68×2,
-    ``source``: 68×2 landmarks (crop pixels).
-
-    Returns the new map, the B×h×w coverage of the new cavity (to be painted, without teeth) and
-    the B×h×w share of lips closing over the teeth (0 at the portrait's own gap, 1 from half of
-    it down), where lip (the sealed crop) is to be shown instead of squeezed teeth.
+    Returns the B×h×w×2 source pixels, the B×h×w coverage of the target's opening, the coverage
+    of the new cavity (to be painted, without teeth) and the share of lips closing over the teeth
+    (0 at the source's own gap, 1 from half of it down).
     """
-    b, h, w, _ = sample_map.shape
+    (h, w), b = shape, len(target)
     x0, y0 = origin
-    dev, dt = sample_map.device, sample_map.dtype
+    dev, dt = target.device, target.dtype
     ys = torch.arange(y0, y0 + h, dtype=dt, device=dev)
     xs = torch.arange(x0, x0 + w, dtype=dt, device=dev)
     grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(b, -1, -1, -1)
     ft = opening_frame(target[:, list(UPPER)], target[:, list(LOWER)], grid)
     src = source.unsqueeze(0).expand(b, -1, -1)
-    fs = opening_frame(src[:, list(UPPER)], src[:, list(LOWER)], src[:, :1])  # the portrait's frame
+    fs = opening_frame(src[:, list(UPPER)], src[:, list(LOWER)], src[:, :1])  # the source's frame
     a = ft.a  # the contours are flat beyond the corners, so positions past them map to themselves
     up_s, lo_s = fs.contours_at(a)
     k = (fs.length / ft.length).view(b, 1, 1)  # target → source pixels
@@ -293,11 +354,10 @@ def reuse_interior(
             up_s + from_top,
             torch.where(from_bottom <= bottom_part, lo_s - from_bottom, up_s + top_part),
         ),
-        up_s + (from_top / gap_t).clamp(0.0, 1.0) * gap_s,  # squeezed, never beyond the portrait's lips
+        up_s + (from_top / gap_t).clamp(0.0, 1.0) * gap_s,  # squeezed, never beyond the source's lips
     )
     inside = soft_inside(ft, feather)
     rigid = fs.to_pixels(a, v_src)
-    new_map = sample_map + inside.unsqueeze(-1) * (rigid - sample_map)
     f = max(feather, 1e-3)
     middle = ((from_top - top_part) / (f * k) + 0.5).clamp(0.0, 1.0) * (
         (from_bottom - bottom_part) / (f * k) + 0.5
@@ -306,4 +366,28 @@ def reuse_interior(
     # nearly closed target leaves between wavy lips)
     grown = ((gap_t - gap_s - 2.0 * k) / (2.0 * f * k)).clamp(0.0, 1.0)
     closing = inside * ((gap_s - gap_t) / (0.5 * gap_s).clamp_min(1e-3)).clamp(0.0, 1.0)
-    return new_map, middle * grown, closing
+    return rigid, inside, middle * grown, closing
+
+
+def reuse_interior(
+    sample_map: torch.Tensor,
+    origin: tuple[int, int],
+    target: torch.Tensor,
+    source: torch.Tensor,
+    *,
+    split: float,
+    feather: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For a portrait whose own mouth is open: its teeth move with the lips instead of stretching
+    (:func:`rigid_interior` of its own mouth). ``sample_map``: B×h×w×2 source pixels for the
+    target pixels whose top-left is ``origin``; ``target``: B×68×2, ``source``: 68×2 landmarks
+    (crop pixels).
+
+    Returns the new map, the B×h×w coverage of the new cavity (to be painted, without teeth) and
+    the B×h×w share of lips closing over the teeth, where lip (the sealed crop) is to be shown
+    instead of squeezed teeth.
+    """
+    rigid, inside, cavity, closing = rigid_interior(
+        origin, tuple(sample_map.shape[1:3]), target, source, split=split, feather=feather
+    )
+    return sample_map + inside.unsqueeze(-1) * (rigid - sample_map), cavity, closing

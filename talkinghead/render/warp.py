@@ -34,6 +34,7 @@ from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace, pr
 log = logging.getLogger(__name__)
 
 CACHE_KEY = "warp"
+DONOR_KEY = "warp_mouth_donor"  # SourceFace.cache: (references key, device, MouthDonor | None)
 
 
 @dataclass(frozen=True)
@@ -256,13 +257,16 @@ class WarpRenderer:
         """
         if not references:
             return []
-        return list(self.render(source, isp_targets(source, references)))
+        return list(self.render(source, isp_targets(source, references), references))
 
     def render(
         self, source: SourceFace, targets: FrameTargets, references: list[ReferenceFrame] | None = None
     ) -> np.ndarray:
-        """B×S×S×3 uint8 frames of the crop (``references`` are not needed by this renderer)."""
+        """B×S×S×3 uint8 frames of the crop. ``references``: the style clip's reference frames; when
+        the portrait's mouth is closed, the widest open of them lends its teeth, tongue and cavity
+        (:func:`mouth.mouth_donor`) to the opened mouth, else the interior is synthesised."""
         prep = self._prepared(source)
+        donor = self._donor(source, prep, references) if prep.paint_mouth else None
         targets = self.clamp_targets(source, targets)
         size = source.size
         out = np.repeat(source.crop[None], len(targets), 0)  # outside the support box: the crop itself
@@ -270,8 +274,22 @@ class WarpRenderer:
         with torch.inference_mode():
             for start in range(0, len(targets), self.config.batch_size):
                 chunk = targets[start : start + self.config.batch_size]
-                out[start : start + len(chunk), y0:y1, x0:x1] = self._render_chunk(prep, chunk, size)
+                out[start : start + len(chunk), y0:y1, x0:x1] = self._render_chunk(prep, chunk, size, donor)
         return out
+
+    def _donor(
+        self, source: SourceFace, prep: _Prepared, references: list[ReferenceFrame] | None
+    ) -> mouth.MouthDonor | None:
+        """The mouth donor of these references (cached on the source for the same references)."""
+        if not references:
+            return None
+        key = tuple((r.label, r.landmarks.tobytes()) for r in references)
+        cached = source.cache.get(DONOR_KEY)
+        if cached is None or cached[0] != key or cached[1] != prep.device:
+            donor = mouth.mouth_donor(references, source.crop, source.landmarks, prep.device)
+            cached = (key, prep.device, donor)
+            source.cache[DONOR_KEY] = cached
+        return cached[2]
 
     def _target_points(self, prep: _Prepared, targets: FrameTargets) -> tuple[torch.Tensor, torch.Tensor]:
         """B×68×2 target landmarks and B×(68+L+V+A)×2 target control points, crop pixels."""
@@ -317,7 +335,9 @@ class WarpRenderer:
         dense = torch.matmul(prep.up_y, torch.matmul(coarse, prep.up_x_t))  # B×2×gh×w → B×2×h×w
         return dense.permute(0, 2, 3, 1)  # B×h×w×2
 
-    def _render_chunk(self, prep: _Prepared, targets: FrameTargets, size: int) -> np.ndarray:
+    def _render_chunk(
+        self, prep: _Prepared, targets: FrameTargets, size: int, donor: mouth.MouthDonor | None = None
+    ) -> np.ndarray:
         """B×h×w×3 uint8 pixels of the support box for a chunk of (clamped) targets."""
         b = len(targets)
         landmarks, ctrl = self._target_points(prep, targets)
@@ -334,7 +354,7 @@ class WarpRenderer:
         )  # B×3×h×w
         if cover is not None:
             warped += cover.unsqueeze(1) * (prep.lid.view(1, 3, 1, 1) - warped)
-        self._paint_mouth(prep, targets, landmarks, iod, smap, warped)
+        self._paint_mouth(prep, targets, landmarks, iod, smap, warped, donor)
         return warped.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
     def _mouth_box(self, prep: _Prepared, targets: FrameTargets, teeth: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -355,12 +375,15 @@ class WarpRenderer:
         iod: torch.Tensor,
         smap: torch.Tensor,
         warped: torch.Tensor,
+        donor: mouth.MouthDonor | None = None,
     ) -> None:
         """The mouth interior, in place in ``warped`` (B×3×h×w over the support box, sampled with
         ``smap``), in the mouth's box only.
 
-        Closed portrait mouth: the interior is painted with teeth, faded in as the target's lip
-        gap exceeds the portrait's, on lips resampled from the sealed crop (so the sliver of teeth
+        Closed portrait mouth: the interior — a donor's real one (its teeth kept rigid,
+        :func:`mouth.rigid_interior`, new cavity beyond its gap painted) or else a synthesised one
+        with teeth — is faded in as the target's lip gap exceeds the portrait's, on lips resampled
+        from the sealed crop (so the sliver of teeth
         between the portrait's own lips is not stretched along the new lip edges). Open portrait
         mouth: its own teeth move with the lips (:func:`mouth.reuse_interior`) and only the new gap
         between them is painted, without teeth; where the lips close further than the portrait's,
@@ -395,10 +418,13 @@ class WarpRenderer:
                 align_corners=False,
             )
             lips = region + seal.view(-1, 1, 1, 1) * (sealed - region)
-            teeth_t = torch.tensor(teeth, dtype=torch.float32, device=prep.device)
-            painted = mouth.paint_mouth(
-                lips, (mx0, my0), landmarks, teeth_t, iod, prep.palette, strength=strength, feather=feather
-            )
+            if donor is not None:
+                painted = self._donor_mouth(prep, donor, lips, (mx0, my0), landmarks, iod, strength, feather)
+            else:
+                teeth_t = torch.tensor(teeth, dtype=torch.float32, device=prep.device)
+                painted = mouth.paint_mouth(
+                    lips, (mx0, my0), landmarks, teeth_t, iod, prep.palette, strength=strength, feather=feather
+                )
         else:
             new_map, cavity, closing = mouth.reuse_interior(
                 region_map, (mx0, my0), landmarks, prep.source_points[:68], split=prep.split, feather=feather
@@ -430,6 +456,34 @@ class WarpRenderer:
                 where=cavity,
             )
         region.copy_(painted)
+
+    @staticmethod
+    def _donor_mouth(
+        prep: _Prepared,
+        donor: mouth.MouthDonor,
+        lips: torch.Tensor,
+        origin: tuple[int, int],
+        landmarks: torch.Tensor,
+        iod: torch.Tensor,
+        strength: torch.Tensor,
+        feather: float,
+    ) -> torch.Tensor:
+        """``lips`` (B×3×h×w at ``origin``) with the donor's interior inside the target inner lips."""
+        b, _, h, w = lips.shape
+        rigid, inside, cavity, _ = mouth.rigid_interior(
+            origin, (h, w), landmarks, donor.landmarks, split=donor.split, feather=feather
+        )
+        size = donor.crop.shape[-1]
+        interior = F.grid_sample(
+            donor.crop.expand(b, -1, -1, -1), (rigid + 0.5) * (2.0 / size) - 1.0,
+            mode="bilinear", padding_mode="border", align_corners=False,
+        )
+        interior = mouth.paint_mouth(  # what opens beyond the donor's own gap: cavity, no teeth
+            interior, origin, landmarks, None, iod, prep.palette, strength=torch.ones(b, device=prep.device),
+            feather=feather, where=cavity,
+        )
+        alpha = (inside * strength.view(b, 1, 1)).unsqueeze(1)
+        return lips + alpha * (interior - lips)
 
     # -----------------------------------------------------------------------------------------
     # paste-back
