@@ -353,3 +353,16 @@ def test_lattice_upsampling_is_bilinear_with_aligned_corners():
     want = F.interpolate(coarse, size=(50, 71), mode="bilinear", align_corners=True)
     got = torch.matmul(_linear_upsampling(9, 50), torch.matmul(coarse, _linear_upsampling(13, 71).T))
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_teeth_are_told_from_a_dark_gap(source) -> None:
+    """The example smiles with its teeth; the same smile with a dark gap shows none, so a donor's
+    interior may replace it."""
+    import cv2
+
+    from talkinghead.render.mouth import shows_teeth
+
+    assert shows_teeth(source.crop, source.landmarks)
+    dark = source.crop.copy()
+    cv2.fillPoly(dark, [np.round(source.landmarks[60:68, :2]).astype(np.int32)], (40, 12, 14))
+    assert not shows_teeth(dark, source.landmarks)

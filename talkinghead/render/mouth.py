@@ -156,6 +156,24 @@ def mouth_donor(
     )
 
 
+def shows_teeth(crop: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether the face's own lip gap shows teeth: a tenth of the pixels inside its inner lips are
+    whitish (over three quarters of the skin's luma, little colour)."""
+    import cv2
+
+    p = np.round(np.asarray(landmarks)[:, :2]).astype(np.int32)
+    inside = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [p[list(geometry.INNER_LIPS)]], 1)
+    inside = cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)
+    if inside.sum() < 8:
+        return False
+    skin, _ = skin_and_lips(crop, landmarks)
+    rgb = crop[inside].astype(np.float64)
+    luma, chroma = rgb @ LUMA, rgb.max(1) - rgb.min(1)
+    whitish = (luma > max(0.75 * float(skin @ LUMA), 60.0)) & (chroma < 45.0)  # not the red of lips
+    return bool(whitish.mean() > 0.1)
+
+
 def seal_lips(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """``crop`` with the gap between the inner lips (and a pixel around it) inpainted from the lips.
 

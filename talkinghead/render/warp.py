@@ -84,6 +84,7 @@ class _Prepared:
     teeth: np.ndarray  # T×3 canonical upper incisal edge (mouth.teeth_line)
     palette: torch.Tensor  # 5×3 mouth palette
     paint_mouth: bool  # the portrait's mouth is closed: paint an interior when the target opens
+    toothless: bool  # its lips are parted but show no teeth: a donor's interior replaces its own
     sealed: torch.Tensor  # 1×3×S×S crop with the lip gap filled in with lip (mouth.seal_lips)
     split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
     opening: float  # the portrait's own lip gap, inter-ocular units
@@ -171,6 +172,7 @@ class WarpRenderer:
             teeth=mouth.teeth_line(source.identity),
             palette=mouth.mouth_palette(source.crop, source.landmarks).as_tensor(dev),
             paint_mouth=paint,
+            toothless=not paint and not mouth.shows_teeth(source.crop, source.landmarks),
             sealed=sealed,
             split=0.6 if paint else mouth.teeth_split(source.crop, source.landmarks),
             opening=opening,
@@ -266,7 +268,7 @@ class WarpRenderer:
         the portrait's mouth is closed, the widest open of them lends its teeth, tongue and cavity
         (:func:`mouth.mouth_donor`) to the opened mouth, else the interior is synthesised."""
         prep = self._prepared(source)
-        donor = self._donor(source, prep, references) if prep.paint_mouth else None
+        donor = self._donor(source, prep, references) if prep.paint_mouth or prep.toothless else None
         targets = self.clamp_targets(source, targets)
         size = source.size
         out = np.repeat(source.crop[None], len(targets), 0)  # outside the support box: the crop itself
@@ -380,7 +382,7 @@ class WarpRenderer:
         """The mouth interior, in place in ``warped`` (B×3×h×w over the support box, sampled with
         ``smap``), in the mouth's box only.
 
-        Closed portrait mouth: the interior — a donor's real one (its teeth kept rigid,
+        Closed portrait mouth (or parted lips that show no teeth, when a donor is given): the interior — a donor's real one (its teeth kept rigid,
         :func:`mouth.rigid_interior`, new cavity beyond its gap painted) or else a synthesised one
         with teeth — is faded in as the target's lip gap exceeds the portrait's, on lips resampled
         from the sealed crop (so the sliver of teeth
@@ -400,7 +402,7 @@ class WarpRenderer:
         region = warped[:, :, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
         region_map = smap[:, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
         feather = self.config.mouth_feather_px
-        if prep.paint_mouth:
+        if prep.paint_mouth or donor is not None:
             gap = geometry.mouth_features(targets.landmarks).opening - prep.opening
             fade = np.clip(gap / self.config.mouth_fade_in, 0.0, 1.0)
             fade = fade * fade * (3.0 - 2.0 * fade)
