@@ -117,7 +117,6 @@ class MouthDonor:
     crop: torch.Tensor  # 1×3×S×S float32, 0–255, the reference crop in the portrait's light and saturation
     landmarks: torch.Tensor  # 68×2 crop pixels of the reference
     split: float  # where its upper teeth end in its lip gap (teeth_split)
-    opening: float  # its lip gap, inter-ocular units
 
 
 def match_colours(image: np.ndarray, skin_from: np.ndarray, skin_to: np.ndarray) -> np.ndarray:
@@ -152,7 +151,6 @@ def mouth_donor(
         crop=torch.tensor(matched, dtype=torch.float32, device=device).permute(2, 0, 1).unsqueeze(0),
         landmarks=torch.tensor(np.asarray(ref.landmarks)[:, :2], dtype=torch.float32, device=device),
         split=teeth_split(ref.crop, ref.landmarks),
-        opening=openings[best],
     )
 
 

@@ -265,8 +265,9 @@ class WarpRenderer:
         self, source: SourceFace, targets: FrameTargets, references: list[ReferenceFrame] | None = None
     ) -> np.ndarray:
         """B×S×S×3 uint8 frames of the crop. ``references``: the style clip's reference frames; when
-        the portrait's mouth is closed, the widest open of them lends its teeth, tongue and cavity
-        (:func:`mouth.mouth_donor`) to the opened mouth, else the interior is synthesised."""
+        the portrait shows no teeth (closed lips, or parted over a dark gap), the widest open of
+        them lends its teeth, tongue and cavity (:func:`mouth.mouth_donor`) to the opened mouth;
+        without one a closed mouth gets a synthesised interior and parted lips keep their own."""
         prep = self._prepared(source)
         donor = self._donor(source, prep, references) if prep.paint_mouth or prep.toothless else None
         targets = self.clamp_targets(source, targets)
@@ -382,11 +383,11 @@ class WarpRenderer:
         """The mouth interior, in place in ``warped`` (B×3×h×w over the support box, sampled with
         ``smap``), in the mouth's box only.
 
-        Closed portrait mouth (or parted lips that show no teeth, when a donor is given): the interior — a donor's real one (its teeth kept rigid,
-        :func:`mouth.rigid_interior`, new cavity beyond its gap painted) or else a synthesised one
-        with teeth — is faded in as the target's lip gap exceeds the portrait's, on lips resampled
-        from the sealed crop (so the sliver of teeth
-        between the portrait's own lips is not stretched along the new lip edges). Open portrait
+        Closed portrait mouth, or parted lips that show no teeth when a donor is given: the
+        interior — the donor's real one (its teeth kept rigid, :func:`mouth.rigid_interior`, new
+        cavity beyond its gap painted) or else a synthesised one with teeth — is faded in as the
+        target's lip gap exceeds the portrait's, on lips resampled from the sealed crop (so the
+        sliver of teeth between the portrait's own lips is not stretched along the new lip edges). Open portrait
         mouth: its own teeth move with the lips (:func:`mouth.reuse_interior`) and only the new gap
         between them is painted, without teeth; where the lips close further than the portrait's,
         the sealed crop's lips fill the narrowing gap.

@@ -234,10 +234,9 @@ def concatenate(parts: list[RealCorpus]) -> RealCorpus:
     def cat(key: str) -> np.ndarray:
         return np.concatenate([getattr(c, key) for c in parts])
 
-    def offsets(key: str) -> np.ndarray:
-        ends = [getattr(c, key)[1:] + base for c, base in zip(parts, np.cumsum([0] + [
-            int(getattr(c, key)[-1]) for c in parts[:-1]]))]
-        return np.concatenate([[0], *ends]).astype(np.int64)
+    def offsets(key: str) -> np.ndarray:  # the clips' lengths, accumulated over all parts
+        return np.concatenate([[0], np.cumsum(np.concatenate([np.diff(getattr(c, key)) for c in parts]))]).astype(
+            np.int64)
 
     return RealCorpus(mel=cat("mel"), mel_offsets=offsets("mel_offsets"), motion=cat("motion"), valid=cat("valid"),
                       energy=cat("energy"), frame_offsets=offsets("frame_offsets"), fps=cat("fps"),
