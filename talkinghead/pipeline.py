@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkinghead import geometry, media, metrics
+from talkinghead import geometry, media, metrics, runtime
 from talkinghead.errors import InputError
 from talkinghead.face import get_landmarker
 from talkinghead.motion import encode_audio, load_motion_generator
@@ -188,20 +188,12 @@ def with_head_motion(phi: np.ndarray, track: PoseTrack | None) -> np.ndarray:
     return scales[:, None, None] * np.einsum("tpj,tij->tpi", phi, rotations) + translations[:, None]
 
 
-def _resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("device 'cuda' was asked for but no CUDA GPU is available: use --device cpu")
-    return torch.device(name)
-
-
 class Pipeline:
     """Models loaded once; :meth:`generate` per request."""
 
     def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
         self.config = config
-        self.device = _resolve_device(config.device)
+        self.device = runtime.resolve_device(config.device)
         if self.device.type == "cpu" and config.cpu_threads:
             torch.set_num_threads(config.cpu_threads)
         self.landmarker = get_landmarker(backend=config.landmarks)

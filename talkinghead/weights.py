@@ -26,11 +26,11 @@ import os
 import re
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from talkinghead import runtime
 
 if TYPE_CHECKING:
     import torch
@@ -44,7 +44,6 @@ PROBE_TIMEOUT_S = 3.0
 # Bytes read per step when hashing; large enough to keep hashing near disk speed.
 _HASH_CHUNK = 1 << 20
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
-_TRUE = {"1", "true", "yes", "on"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,10 +201,6 @@ _hub_status: HubStatus | None = None
 _hub_lock = threading.Lock()
 
 
-def _env_true(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in _TRUE
-
-
 def _hub_endpoint() -> str:
     from huggingface_hub import constants
 
@@ -217,31 +212,6 @@ def hub_cache_dir() -> str:
     from huggingface_hub import constants
 
     return constants.HF_HUB_CACHE
-
-
-def _probe_hub(endpoint: str, timeout: float) -> bool:
-    """True when `endpoint` answers an HTTP HEAD (any status) within `timeout` seconds.
-
-    Runs in a daemon thread so that a slow DNS lookup, which socket timeouts do not bound, cannot
-    hold the caller longer than `timeout`. urllib honours the usual *_proxy variables.
-    """
-    answered = threading.Event()
-
-    def attempt() -> None:
-        request = urllib.request.Request(endpoint, method="HEAD")
-        try:
-            with urllib.request.urlopen(request, timeout=timeout):
-                pass
-            answered.set()
-        except urllib.error.HTTPError:  # a status code is an answer
-            answered.set()
-        except (OSError, ValueError) as exc:
-            log.debug("Hub probe of %s failed: %s", endpoint, exc)
-
-    thread = threading.Thread(target=attempt, name="hub-probe", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return answered.is_set()
 
 
 def hub_status() -> HubStatus:
@@ -259,12 +229,12 @@ def hub_status() -> HubStatus:
 
 
 def _decide_hub_status() -> HubStatus:
-    for var in ("HF_HUB_OFFLINE", "TALKINGHEAD_OFFLINE"):
-        if _env_true(var):
-            return HubStatus(False, f"offline mode ({var}=1)")
+    switch = runtime.offline_switch()
+    if switch:
+        return HubStatus(False, f"offline mode ({switch})")
     endpoint = _hub_endpoint()
     start = time.monotonic()
-    if _probe_hub(endpoint, PROBE_TIMEOUT_S):
+    if runtime.reachable(endpoint, PROBE_TIMEOUT_S):
         return HubStatus(True, f"{endpoint} reachable")
     elapsed = time.monotonic() - start
     return HubStatus(False, f"{endpoint} unreachable (the probe failed after {elapsed:.1f} s)")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import skimage.data
 
-from talkinghead import geometry
+from talkinghead import geometry, runtime
 from talkinghead.errors import InputError
 from talkinghead.face import get_landmarker, select
 from talkinghead.face.mediapipe68 import MP_TO_68
@@ -351,15 +351,15 @@ def fake_env(monkeypatch):
     state = {"cuda": False, "weights": False, "reachable": False, "reached": 0}
     from talkinghead.face import fan_backend
 
-    monkeypatch.setattr(select, "cuda_available", lambda: state["cuda"])
+    monkeypatch.setattr(runtime, "cuda_available", lambda: state["cuda"])
     monkeypatch.setattr(fan_backend, "weights_present", lambda: state["weights"])
 
-    def reach(host, timeout=select.REACH_TIMEOUT_S):
+    def reach(url, timeout):
         state["reached"] += 1
         return state["reachable"]
 
-    monkeypatch.setattr(select, "host_reachable", reach)
-    for var in (select.ENV_BACKEND, *select.OFFLINE_ENV):
+    monkeypatch.setattr(runtime, "reachable", reach)
+    for var in (select.ENV_BACKEND, *runtime.OFFLINE_ENV):
         monkeypatch.delenv(var, raising=False)
     return state
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead import media
+from talkinghead import media, runtime
 from talkinghead.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,6 @@ def isp_sheet(
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from talkinghead.face import get_landmarker
     from talkinghead.references import analyse_style
     from talkinghead.render.select import select_renderer
@@ -107,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"The ISP sheet is an image: name it {args.output.stem}.png.")
     image = media.load_image(args.portrait)
     det = get_landmarker(args.landmarks).detect(image, what=args.portrait.name)
-    device = torch.device(args.device) if args.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = runtime.resolve_device(args.device)
     renderer, reason = select_renderer(args.renderer, device=device)
     print(f"renderer: {renderer.name} ({reason})")
     source = renderer.prepare(image, det.points)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkinghead import geometry, media, viz
+from talkinghead import geometry, media, runtime, viz
 from talkinghead.errors import InputError
 from talkinghead.motion import audio_features, load_motion_generator
 
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def predict(gen: torch.nn.Module, audio: np.ndarray, fps: float) -> np.ndarray:
     """``T×68×3`` canonical-frame motion φ_mg for 16 kHz audio."""
-    with torch.inference_mode():
+    with runtime.inference():
         disp = gen(audio_features(audio, fps=fps))[0].numpy()
     return np.asarray(geometry.canonical_face(), dtype=np.float32) + disp
 

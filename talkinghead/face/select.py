@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 
+from talkinghead import runtime
 from talkinghead.errors import InputError
 from talkinghead.face.types import Landmarker
 
@@ -21,32 +21,11 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "mediapipe", "fan")
 ENV_BACKEND = "TALKINGHEAD_LANDMARKS"
-OFFLINE_ENV = ("TALKINGHEAD_OFFLINE", "HF_HUB_OFFLINE")  # set to anything but 0/false: no network
 REACH_TIMEOUT_S = 2.0  # how long to try the weight host before calling it unreachable
 
 _cache: dict[tuple[str, str], Landmarker] = {}  # (backend, device) → shared instance
 _resolved: dict[tuple[str, str], tuple[str, str]] = {}  # (requested, env value) → (backend, reason)
 _cache_lock = threading.Lock()
-
-
-def cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
-
-
-def offline() -> bool:
-    return any(os.environ.get(k, "").strip().lower() not in ("", "0", "false", "no") for k in OFFLINE_ENV)
-
-
-def host_reachable(host: str, timeout: float = REACH_TIMEOUT_S) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def fan_weights_obtainable() -> tuple[bool, str]:
@@ -55,9 +34,10 @@ def fan_weights_obtainable() -> tuple[bool, str]:
 
     if weights_present():
         return True, "its weights are in the torch hub cache"
-    if offline():
-        return False, f"its weights are not cached and {'/'.join(OFFLINE_ENV)} says we are offline"
-    if host_reachable(WEIGHT_HOST):
+    switch = runtime.offline_switch()
+    if switch:
+        return False, f"its weights are not cached and {switch} says we are offline"
+    if runtime.reachable(f"https://{WEIGHT_HOST}", REACH_TIMEOUT_S):
         return True, f"its weights are downloadable from {WEIGHT_HOST}"
     return False, f"its weights are not cached and {WEIGHT_HOST} is unreachable"
 
@@ -75,7 +55,7 @@ def resolve_backend(backend: str = "auto") -> tuple[str, str]:
                 f"{ENV_BACKEND}={env!r} is not a landmark backend: set it to one of {', '.join(BACKENDS)}."
             )
         return env, f"{ENV_BACKEND}={env}"
-    if not cuda_available():
+    if not runtime.cuda_available():
         return "mediapipe", "no CUDA GPU; 3D FAN would take seconds per frame on the CPU"
     ok, why = fan_weights_obtainable()
     if ok:
@@ -116,7 +96,7 @@ def get_landmarker(backend: str = "auto", *, device: str | None = None) -> Landm
         if name == "mediapipe":
             device = "cpu"
         elif device is None:
-            device = "cuda" if cuda_available() else "cpu"
+            device = runtime.resolve_device("auto").type
         try:
             return _cached(name, device, reason)
         except InputError as exc:

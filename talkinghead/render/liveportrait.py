@@ -30,7 +30,7 @@ G decodes the 512² ISP.
   portrait's own pose whatever the small offsets between our landmark fit and M's estimate;
 * scale: ``s·scale_target/scale_source`` about the keypoints' centroid; translation: the target's
   shift in crop pixels converted to keypoint units (:func:`pixel_shift_to_keypoints`);
-* stitching, then W and G, batched, under ``torch.inference_mode()`` and, on CUDA, fp16 autocast
+* stitching, then W and G, batched, under ``runtime.inference()`` and, on CUDA, fp16 autocast
   for F, M, W and G as LivePortrait runs them (the keypoint MLPs stay fp32; weights stay fp32).
 
 Retargeting deltas enter as *differences* of two MLP outputs, ``MLP(x_s, [c_s, c_to]) −
@@ -67,7 +67,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from talkinghead import geometry
+from talkinghead import geometry, runtime
 from talkinghead.networks.liveportrait import (
     FULL,
     LivePortraitConfig,
@@ -139,10 +139,6 @@ class _ReferenceMotion:
 
     rotation: torch.Tensor  # 3×3 R̄ (row-vector form)
     expression: torch.Tensor  # K×3 ε̄
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,7 +312,7 @@ class LivePortraitRenderer:
         config: LivePortraitRendererConfig = LivePortraitRendererConfig(),
     ) -> None:
         self.config = config
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = runtime.resolve_device(device)
         self.nets = nets.to(device=self.device, dtype=torch.float32).eval().requires_grad_(False)
         arch = nets.appearance.config
         self.feature_size = INPUT_SIZE // 2**arch.num_down_blocks  # side of f_s (64 full size)
@@ -387,9 +383,7 @@ class LivePortraitRenderer:
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """The precision context F, M, W and G run in: fp16 autocast on CUDA when configured, else none."""
-        if self.config.half_precision and self.device.type == "cuda":
-            return torch.autocast(device_type="cuda", dtype=torch.float16)
-        return contextlib.nullcontext()
+        return runtime.autocast(self.device, half=self.config.half_precision)
 
     def _input(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
         """uint8 RGB crops → B×3×256×256 float32 in [0, 1] on the device (no normalisation)."""
@@ -413,7 +407,7 @@ class LivePortraitRenderer:
         return K.refine_kp_info({k: v.float() for k, v in raw.items()})
 
     def _precompute(self, source: SourceFace) -> _Prepared:
-        with torch.inference_mode():
+        with runtime.inference():
             x = self._input([source.crop])
             with self.autocast():
                 feature = self.nets.appearance(x).float()  # 1×3×256×256 → 1×32×16×64×64
@@ -439,7 +433,7 @@ class LivePortraitRenderer:
         keys = [f"{self.device}:{r.crop.shape}:{_digest(r.crop)}" for r in references]
         todo = [i for i, k in enumerate(keys) if k not in store]
         if todo:
-            with torch.inference_mode():
+            with runtime.inference():
                 info = self._motion(self._input([references[i].crop for i in todo]))
                 rot = K.rotation_matrix(info["pitch"], info["yaw"], info["roll"])  # N×3×3
             for j, i in enumerate(todo):
@@ -459,7 +453,7 @@ class LivePortraitRenderer:
         """N×K×3 driving keypoints of the ISPs (paper eq. 2), stitched: ``s·(x_c·R̄ + ε̄) + t``."""
         prep = self._prepared(source)
         motions = self._reference_motions(source, references)
-        with torch.inference_mode():
+        with runtime.inference():
             n = len(motions)
             rotation = torch.stack([m.rotation for m in motions])  # N×3×3
             expression = torch.stack([m.expression for m in motions])  # N×K×3
@@ -488,7 +482,7 @@ class LivePortraitRenderer:
         dev = self.device
         canonical = np.asarray(targets.canonical, dtype=np.float64)
         target_lip = np.clip(lip_open_ratio(canonical), 0.0, cfg.max_lip_ratio)  # B
-        with torch.inference_mode():
+        with runtime.inference():
             if references:
                 motions = self._reference_motions(source, references)
                 templates = np.stack([source.identity + np.asarray(r.expression) for r in references])  # N×68×3
@@ -576,7 +570,7 @@ class LivePortraitRenderer:
         """W+G for B driving keypoint sets → B×S×S×3 uint8."""
         prep = self._prepared(source)
         out = np.empty((len(kp_driving), source.size, source.size, 3), np.uint8)
-        with torch.inference_mode():
+        with runtime.inference():
             for start, chunk in _chunks(kp_driving, self.config.batch_size):
                 b = len(chunk)
                 with self.autocast():

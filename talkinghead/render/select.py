@@ -7,6 +7,7 @@ import logging
 
 import torch
 
+from talkinghead import runtime
 from talkinghead.errors import InputError
 from talkinghead.render.base import Renderer
 
@@ -34,7 +35,7 @@ def select_renderer(name: str = "auto", *, device: torch.device | str = "cpu") -
     """Build the renderer ``name`` ("auto" | "warp" | "liveportrait"). Returns ``(renderer, reason)``."""
     if name not in RENDERERS:
         raise InputError(f"unknown renderer {name!r}: choose one of {', '.join(RENDERERS)}")
-    device = torch.device(device)
+    device = runtime.resolve_device(device)
     if name in ("auto", "liveportrait"):
         missing, corrupt = _liveportrait_problems()
         if not missing and not corrupt:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from talkinghead import geometry
+from talkinghead import geometry, runtime
 from talkinghead.render import compose, eyes, flow, mouth, probe
 from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace, prepare_source
 
@@ -95,10 +95,6 @@ class _Prepared:
     up_x_t: torch.Tensor  # gw×w the same for columns, transposed
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 class WarpRenderer:
     """Renderer protocol implementation ``warp`` (see :mod:`talkinghead.render.base`)."""
 
@@ -106,7 +102,7 @@ class WarpRenderer:
 
     def __init__(self, *, config: WarpConfig = WarpConfig(), device: torch.device | str | None = None) -> None:
         self.config = config
-        self.device = torch.device(device) if device is not None else default_device()
+        self.device = runtime.resolve_device(device)
 
     # -----------------------------------------------------------------------------------------
     # preparation
@@ -274,7 +270,7 @@ class WarpRenderer:
         size = source.size
         out = np.repeat(source.crop[None], len(targets), 0)  # outside the support box: the crop itself
         x0, y0, x1, y1 = prep.box
-        with torch.inference_mode():
+        with runtime.inference():
             for start in range(0, len(targets), self.config.batch_size):
                 chunk = targets[start : start + self.config.batch_size]
                 out[start : start + len(chunk), y0:y1, x0:x1] = self._render_chunk(prep, chunk, size, donor)
@@ -312,7 +308,7 @@ class WarpRenderer:
         before eyelids; for inspection and benchmarks. Targets are used as given (not clamped)."""
         prep = self._prepared(source)
         _, ctrl = self._target_points(prep, targets)
-        with torch.inference_mode():
+        with runtime.inference():
             return self._dense_map(prep, ctrl)
 
     def _dense_map(self, prep: _Prepared, ctrl: torch.Tensor) -> torch.Tensor:

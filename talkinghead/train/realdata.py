@@ -328,7 +328,8 @@ def summarise(corpus: RealCorpus) -> str:
     pooled, pooled_r = pooled_offset(corpus)
     return (
         f"{len(corpus)} clips, {corpus.seconds() / 60:.1f} min, {100 * corpus.valid.mean():.1f} % of frames valid\n"
-        f"audio–video offset (+: mouth after sound), mean curve of all clips: {1000 * pooled:+.0f} ms (r {pooled_r:.2f}); "
+        f"audio–video offset (+: mouth after sound), mean curve of all clips: "
+        f"{1000 * pooled:+.0f} ms (r {pooled_r:.2f}); "
         f"per clip: median {np.median(off):+.0f} ms, |offset| ≤ 30 ms in {100 * np.mean(np.abs(off) < 30):.0f} % "
         f"of clips, ≤ 70 ms in {100 * np.mean(np.abs(off) < 70):.0f} %; histogram "
         f"(<-150, -150..-70, -70..-30, ±30, 30..70, 70..150, >150 ms): {h.tolist()}; "

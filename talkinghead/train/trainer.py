@@ -289,7 +289,8 @@ def evaluate_real(gen: MotionGenerator, batcher: RealBatcher, cfg: TrainConfig) 
     items = torch.arange(len(batcher))
     with torch.no_grad():
         for chunk in items.split(16):
-            x, y = batcher.sample(len(chunk), cfg.real_frames, items=chunk, starts=torch.zeros(len(chunk), dtype=torch.long))
+            starts = torch.zeros(len(chunk), dtype=torch.long)
+            x, y = batcher.sample(len(chunk), cfg.real_frames, items=chunk, starts=starts)
             pred = gen(x)
             for k, v in losses(pred, y, batcher.fps, cfg).items():
                 out[k] = out.get(k, 0.0) + float(v) * len(chunk) / len(items)

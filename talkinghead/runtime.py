@@ -1,0 +1,111 @@
+"""Where this process runs: the torch device, the precision and inference context, the network.
+
+Every module that picks a device, enters inference mode or asks whether a host answers does it
+through here, so the rules are written once:
+
+* ``auto`` is CUDA when a CUDA GPU is present, else the CPU; asking for ``cuda`` without one is
+  an :class:`InputError` that says what to do.
+* Inference runs under ``torch.inference_mode()`` and, on CUDA when asked, fp16 autocast.
+* ``TALKINGHEAD_OFFLINE`` or ``HF_HUB_OFFLINE`` set to 1 / true / yes / on means no network; a
+  host is reachable when it answers one HTTP HEAD (any status) within a bounded time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from talkinghead.errors import InputError
+
+if TYPE_CHECKING:  # torch is imported when a device is asked for, so network checks stay light
+    import torch
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+OFFLINE_ENV = ("HF_HUB_OFFLINE", "TALKINGHEAD_OFFLINE")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
+    """The torch device for ``name`` (auto | cpu | cuda | cuda:N | a torch.device; None = auto)."""
+    import torch
+
+    if isinstance(name, torch.device):
+        return name
+    if name is None or name == "auto":
+        return torch.device("cuda" if cuda_available() else "cpu")
+    if name.startswith("cuda") and not cuda_available():
+        raise InputError(f"device {name!r} was asked for but no CUDA GPU is available: use --device cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise InputError(f"Unknown device {name!r}: choose one of {', '.join(DEVICES)}.") from None
+
+
+def autocast(device: torch.device, *, half: bool) -> contextlib.AbstractContextManager:
+    """fp16 autocast when ``half`` and ``device`` is CUDA; otherwise no change of precision."""
+    import torch
+
+    if half and device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def inference(device: torch.device | None = None, *, half: bool = False) -> Iterator[None]:
+    """No autograd (``torch.inference_mode``) and, with ``half`` on CUDA, fp16 autocast."""
+    import torch
+
+    with torch.inference_mode():
+        if device is None:
+            yield
+        else:
+            with autocast(device, half=half):
+                yield
+
+
+def offline_switch() -> str | None:
+    """The environment variable that says "no network" (``"HF_HUB_OFFLINE=1"``), or None."""
+    for var in OFFLINE_ENV:
+        value = os.environ.get(var, "").strip().lower()
+        if value in _TRUE:
+            return f"{var}={value}"
+    return None
+
+
+def reachable(url: str, timeout: float) -> bool:
+    """True when ``url`` answers an HTTP HEAD (any status) within ``timeout`` seconds.
+
+    Runs in a daemon thread so that a slow DNS lookup, which socket timeouts do not bound, cannot
+    hold the caller longer than ``timeout``. urllib honours the usual *_proxy variables.
+    """
+    answered = threading.Event()
+
+    def attempt() -> None:
+        request = urllib.request.Request(url, method="HEAD")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout):
+                pass
+            answered.set()
+        except urllib.error.HTTPError:  # a status code is an answer
+            answered.set()
+        except (OSError, ValueError) as exc:
+            log.debug("probe of %s failed: %s", url, exc)
+
+    thread = threading.Thread(target=attempt, name="reach-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return answered.is_set()
