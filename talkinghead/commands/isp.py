@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead import media, runtime
+from talkinghead import media
 from talkinghead.errors import InputError
+from talkinghead.face.types import Landmarker
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, default=Path("isp.png"), help="sheet to write (default: isp.png)")
     parser.add_argument("--renderer", default="warp", choices=["auto", "warp", "liveportrait"], help="default: warp")
     parser.add_argument("--landmarks", default="auto", help="landmark backend: auto | mediapipe | fan")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda (default: cuda when present)")
 
 
 def _caption(width: int, text: str, colour: tuple[int, int, int] = (20, 20, 20)) -> np.ndarray:
@@ -60,7 +61,7 @@ def isp_sheet(
 ) -> np.ndarray:
     """An RGB uint8 sheet: reference crops with label/time (row 1), ISPs (row 2), mouth close-ups.
 
-    ``references`` are :class:`talkinghead.references.StyleReference` (or anything with
+    ``references`` are :class:`talkinghead.style.StyleReference` (or anything with
     ``label``, ``crop``, ``landmarks`` and optionally ``time``/``confidence``); ``isp_landmarks``
     (68×3 per ISP, crop pixels) places the ISP close-ups, else the reference's are used.
     """
@@ -96,28 +97,28 @@ def isp_sheet(
 
 
 def run(args: argparse.Namespace) -> int:
-    from talkinghead.face import get_landmarker
-    from talkinghead.references import analyse_style
-    from talkinghead.render.select import select_renderer
-    from talkinghead.render.warp import isp_targets
+    from talkinghead.pipeline import Pipeline, PipelineConfig
 
     if args.output.suffix.lower() not in (".png", ".jpg", ".jpeg", ".webp"):
         raise InputError(f"The ISP sheet is an image: name it {args.output.stem}.png.")
-    image = media.load_image(args.portrait)
-    det = get_landmarker(args.landmarks).detect(image, what=args.portrait.name)
-    device = runtime.resolve_device(args.device)
-    renderer, reason = select_renderer(args.renderer, device=device)
-    print(f"renderer: {renderer.name} ({reason})")
-    source = renderer.prepare(image, det.points)
-    analysis = analyse_style(args.style)
-    for note in analysis.warnings:
+    config = PipelineConfig(renderer=args.renderer, device=args.device, landmarks=args.landmarks)
+    pipeline = Pipeline(config)
+    print(f"renderer: {pipeline.renderer.name} ({pipeline.renderer_reason})")
+    preview = pipeline.analyse(args.portrait, args.style)
+    for note in preview.warnings:
         print(f"note: {note}")
-    refs = [r.to_render() for r in analysis.references]
-    isps = renderer.render_isps(source, refs)
-    for ref in analysis.references:
+    for ref in preview.references:
         print(f"{ref.label:>4}: frame {ref.frame_index} at {ref.time:.2f} s, confidence {ref.confidence:.2f}")
-    title = f"{args.portrait.name} x {args.style.name} - renderer {renderer.name}"
-    where = list(isp_targets(source, refs).landmarks)
-    media.save_image(args.output, isp_sheet(analysis.references, isps, where, title=title))
+    # The close-ups sit where each ISP's own mouth is (found by the landmarker; the portrait's when not found).
+    where = [_landmarks_or(pipeline.landmarker, isp, preview.source.landmarks) for isp in preview.isps]
+    title = f"{args.portrait.name} x {args.style.name} - renderer {preview.renderer}"
+    media.save_image(args.output, isp_sheet(preview.references, preview.isps, where, title=title))
     print(f"wrote {args.output}")
     return 0
+
+
+def _landmarks_or(landmarker: Landmarker, image: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    try:
+        return landmarker.detect(image, what="the ISP").points
+    except InputError:
+        return fallback
