@@ -10,6 +10,7 @@ and their Intermediate Style Patterns; run the test-time style transfer and watc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import json
@@ -229,10 +230,47 @@ def portrait_input(**kwargs: Any) -> gr.Image:
 
 
 def _user_error(exc: Exception) -> gr.Error:
+    if isinstance(exc, gr.Error):
+        return exc
     if isinstance(exc, InputError):
         return gr.Error(str(exc))
     log.exception("request failed")
     return gr.Error("Something went wrong while generating. Try again, or try other files; the server log has details.")
+
+
+def user_errors(handler: Callable) -> Callable:
+    """``handler`` (a function or a generator function) with every failure turned into a message
+    for the user, never a traceback."""
+    if inspect.isgeneratorfunction(handler):
+
+        @functools.wraps(handler)
+        def streaming(*args: Any, **kwargs: Any) -> Iterator:
+            try:
+                yield from handler(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a message
+                raise _user_error(exc) from None
+
+        return streaming
+
+    @functools.wraps(handler)
+    def plain(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a message
+            raise _user_error(exc) from None
+
+    return plain
+
+
+@contextlib.contextmanager
+def request_folder(kind: str) -> Iterator[Path]:
+    """A private folder for one request's files, deleted when the handler lets go of it.
+
+    Result files are handed to Gradio's cache before that (see :func:`hand_over`), so no returned
+    path can outlive its file, however the handler is run (Gradio's own loop, or ZeroGPU's
+    worker, which drains a generator ahead of the consumer)."""
+    with tempfile.TemporaryDirectory(prefix=f"talkinghead-{kind}-") as workdir:
+        yield Path(workdir)
 
 
 def _require(**values: Any) -> None:
@@ -246,16 +284,65 @@ def _require(**values: Any) -> None:
             raise InputError(names[name])
 
 
-def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12) -> gr.Blocks:
-    """The Gradio UI around one :class:`Pipeline` (models loaded once, shared by every request).
+@dataclass(frozen=True)
+class Examples:
+    """The example inputs shipped in ``examples/`` (what is there)."""
 
-    At most ``concurrency`` generations (Generate and Compare together) run at once; up to
-    ``queue_size`` more wait in the queue, each shown its position; past that a request is
-    refused with Gradio's "queue is full" message."""
+    portrait: Path | None
+    audio: tuple[Path, ...]  # speech first, then song
+    styles: tuple[Path, ...]  # ballad / opera / rap ...
+
+    @classmethod
+    def find(cls, folder: Path = EXAMPLES) -> Examples:
+        portrait = folder / "portrait_astronaut.png"
+        return cls(
+            portrait=portrait if portrait.exists() else None,
+            audio=tuple(p for p in (folder / "speech_en.wav", folder / "song_vowels.wav") if p.exists()),
+            styles=tuple(sorted(folder.glob("style_*.mp4"))),
+        )
+
+
+def audio_seconds(pipeline: Pipeline, audio: Any) -> float:
+    """The audio's length as the pipeline will use it (after the cap); the cap when unknown."""
+    cap = pipeline.config.max_audio_seconds
+    try:
+        duration = media.probe(audio).duration if audio else None
+    except InputError:
+        return 0.0  # the handler refuses the file before anything slow runs
+    return cap if duration is None else min(duration, cap)
+
+
+def generate_tab(pipeline: Pipeline, examples: Examples) -> None:
+    """The Generate tab: inputs, settings, Analyse (references and ISPs) and Generate."""
     renderers = list(pipeline.renderers)
 
-    def options(strength, head_motion, blinks, steps, fps, size, renderer, seed, framing) -> RequestOptions:
-        return RequestOptions(
+    def renderer_name(renderer: str) -> str:
+        return pipeline.get_renderer(renderer).name if renderer in pipeline.renderers else pipeline.renderer.name
+
+    def gpu_seconds(request: inspect.BoundArguments) -> int:
+        a = request.arguments
+        return GPU_BUDGET.seconds(
+            audio_seconds=audio_seconds(pipeline, a["audio"]),
+            steps=int(a["steps"] or 0),
+            renderer=renderer_name(a["renderer"]),
+        )
+
+    @user_errors
+    def analyse(portrait, style, renderer, progress=gr.Progress()):
+        _require(portrait=portrait, style=style)
+        preview = pipeline.analyse(portrait, style, renderer=renderer, progress=lambda s, f: progress(f, desc=s))
+        for w in preview.warnings:
+            gr.Warning(w)
+        return reference_gallery(preview), isp_gallery(preview), _status(renderer, preview.warnings)
+
+    @zero_gpu(gpu_seconds)
+    @user_errors
+    def generate(
+        portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, framing="full",
+        progress=gr.Progress(),
+    ) -> Iterator[tuple]:
+        _require(portrait=portrait, audio=audio, style=style)
+        opts = RequestOptions(
             fps=int(fps),
             strength=float(strength),
             head_motion=float(head_motion),
@@ -266,231 +353,182 @@ def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12
             seed=int(seed),
             renderer=str(renderer),
         )
-
-    def analyse(portrait, style, renderer, progress=gr.Progress()):
-        try:
-            _require(portrait=portrait, style=style)
-            preview = pipeline.analyse(portrait, style, renderer=renderer, progress=lambda s, f: progress(f, desc=s))
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a traceback
-            raise _user_error(exc) from None
+        sound = pipeline.load_audio(audio)  # a bad audio file fails now, before the slow stages
+        report = lambda s, f: progress(f, desc=s)  # noqa: E731
+        preview = pipeline.analyse(portrait, style, renderer=opts.renderer, progress=report)
         for w in preview.warnings:
             gr.Warning(w)
-        return reference_gallery(preview), isp_gallery(preview), _status(renderer, preview.warnings)
-
-    def audio_seconds(audio: Any) -> float:
-        """The audio's length as the pipeline will use it (after the cap); the cap when unknown."""
-        cap = pipeline.config.max_audio_seconds
-        try:
-            duration = media.probe(audio).duration if audio else None
-        except InputError:
-            return 0.0  # the handler refuses the file before anything slow runs
-        return cap if duration is None else min(duration, cap)
-
-    def renderer_name(renderer: str) -> str:
-        return pipeline.get_renderer(renderer).name if renderer in pipeline.renderers else pipeline.renderer.name
-
-    def generate_gpu_seconds(request: inspect.BoundArguments) -> int:
-        a = request.arguments
-        return GPU_BUDGET.seconds(
-            audio_seconds=audio_seconds(a["audio"]), steps=int(a["steps"] or 0), renderer=renderer_name(a["renderer"])
+        pending = _status(opts.renderer, preview.warnings, "references ready, generating…")
+        yield (reference_gallery(preview), isp_gallery(preview), *[None] * 5, pending)
+        with request_folder("request") as workdir:
+            result = pipeline.generate(portrait, sound, style, opts, workdir=workdir, progress=report, preview=preview)
+            files = [hand_over(p) for p in (result.video_path, result.side_by_side_path, _summary_file(result))]
+        timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+        yield (
+            reference_gallery(result),
+            isp_gallery(result),
+            mouth_plot(result),
+            metrics_table(result),
+            *files,
+            _status(result.renderer, result.warnings, timing),
         )
 
-    def compare_gpu_seconds(request: inspect.BoundArguments) -> int:
+    with gr.Row():
+        portrait = portrait_input(label="Portrait", height=300)
+        audio = gr.Audio(label="Audio (speech or singing)", type="filepath", sources=["upload", "microphone"])
+        style = gr.Video(label="Style clip", sources=["upload"], height=300)
+    with gr.Accordion("Settings", open=False):
+        with gr.Row():
+            strength = gr.Slider(
+                0, 2, value=1.0, step=0.1, label="Style strength (0 = none, 1 = paper, >1 exaggerated)"
+            )
+            head_motion = gr.Slider(0, 1.5, value=1.0, step=0.1, label="Head motion")
+            blinks = gr.Checkbox(value=True, label="Blinks")
+        with gr.Row():
+            steps = gr.Slider(0, 200, value=RequestOptions.steps, step=10, label="Style-transfer steps")
+            fps = gr.Dropdown([25, 30], value=25, label="fps")
+            framing = gr.Radio(
+                [("whole portrait", "full"), ("face (512² crop)", "face")], value="full", label="Framing"
+            )
+            size = gr.Dropdown(
+                [("as the input (≤ 1920)", 0), 256, 384, 512, 768, 1080], value=0, label="Output size (long side, px)"
+            )
+            renderer = gr.Dropdown(renderers, value=renderers[0], label="Renderer")
+            seed = gr.Number(value=0, precision=0, label="Seed")
+    with gr.Row():
+        analyse_btn = gr.Button("Analyse style", variant="secondary")
+        generate_btn = gr.Button("Generate", variant="primary")
+    status = gr.Markdown(elem_id="status")
+    with gr.Row():
+        refs = gr.Gallery(label="Style references None / M / R / O", columns=4, height=240, elem_id="refs")
+        isps = gr.Gallery(label="Intermediate Style Patterns", columns=4, height=240, elem_id="isps")
+    with gr.Row():
+        video = gr.Video(label="Result", elem_id="result", autoplay=False)
+        side = gr.Video(label="Style clip | result", elem_id="side")
+    with gr.Row():
+        plot = gr.Plot(label="Mouth opening before / after style transfer", elem_id="plot")
+        table = gr.Dataframe(
+            headers=["metric", "before", "after", "change"],
+            label="Style metrics vs the clip (lower is closer)",
+            elem_id="metrics",
+        )
+    report_file = gr.File(label="Result JSON (references, metrics, timings)")
+    if examples.portrait and examples.audio and examples.styles:
+        first, *others = examples.audio
+        gr.Examples(
+            [[str(examples.portrait), str(first), str(s)] for s in examples.styles]
+            + [[str(examples.portrait), str(a), str(examples.styles[0])] for a in others],
+            inputs=[portrait, audio, style],
+            label="Examples (portrait · speech or song · ballad / rap / opera style clip)",
+        )
+    analyse_btn.click(analyse, [portrait, style, renderer], [refs, isps, status], api_name="analyse")
+    generate_btn.click(
+        generate,
+        [portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, framing],
+        [refs, isps, plot, table, video, side, report_file, status],
+        api_name="generate",
+        concurrency_id="generation",
+    )
+
+
+def compare_tab(pipeline: Pipeline, examples: Examples) -> None:
+    """The Compare tab: one portrait and audio, up to three style clips, each result as it is done."""
+
+    def gpu_seconds(request: inspect.BoundArguments) -> int:
         a = request.arguments
         clips = sum(1 for k in ("style_a", "style_b", "style_c") if a[k])
         return GPU_BUDGET.seconds(
-            audio_seconds=audio_seconds(a["audio"]),
+            audio_seconds=audio_seconds(pipeline, a["audio"]),
             steps=RequestOptions.steps,
             renderer=pipeline.renderer.name,
             clips=max(1, clips),
         )
 
-    # Result files are handed to Gradio's cache before a handler lets go of its request folder
-    # (see `hand_over`), so no returned path can outlive its file, however the handler is run
-    # (Gradio's own loop, or ZeroGPU's worker, which drains a generator ahead of the consumer).
-
-    @zero_gpu(generate_gpu_seconds)
-    def generate(
-        portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, framing="full",
-        progress=gr.Progress(),
-    ) -> Iterator[tuple]:
-        try:
-            _require(portrait=portrait, audio=audio, style=style)
-            opts = options(strength, head_motion, blinks, steps, fps, size, renderer, seed, framing)
-            pipeline.load_audio(audio)  # a bad audio file fails now, before the slow stages
-            report = lambda s, f: progress(f, desc=s)  # noqa: E731
-            preview = pipeline.analyse(portrait, style, renderer=opts.renderer, progress=report)
-            for w in preview.warnings:
-                gr.Warning(w)
-            yield (
-                reference_gallery(preview),
-                isp_gallery(preview),
-                None,
-                None,
-                None,
-                None,
-                None,
-                _status(opts.renderer, preview.warnings, "references ready, generating…"),
-            )
-            with tempfile.TemporaryDirectory(prefix="talkinghead-request-") as workdir:
-                result = pipeline.generate(
-                    portrait, audio, style, opts, workdir=workdir, progress=report, preview=preview
-                )
-                files = [hand_over(result.video_path), hand_over(result.side_by_side_path), hand_over(_summary_file(result))]
-            timing = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
-            yield (
-                reference_gallery(result),
-                isp_gallery(result),
-                mouth_plot(result),
-                metrics_table(result),
-                *files,
-                _status(result.renderer, result.warnings, timing),
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a message, never a traceback
-            raise _user_error(exc) from None
-
-    @zero_gpu(compare_gpu_seconds)
+    @zero_gpu(gpu_seconds)
+    @user_errors
     def compare(
         portrait, audio, style_a, style_b, style_c, strength, head_motion, seed, progress=gr.Progress()
     ) -> Iterator[tuple]:
         """Each result appears as soon as it is done; the grid of all of them comes last."""
-        try:
-            named = [(k, s) for k, s in zip("ABC", (style_a, style_b, style_c)) if s]
-            _require(portrait=portrait, audio=audio, style=named)
-            opts = RequestOptions(
-                strength=float(strength), head_motion=float(head_motion), seed=int(seed), side_by_side=False,
-                output_size=512,  # three results side by side in the grid
-            )
-            pipeline.load_audio(audio)
-            with tempfile.TemporaryDirectory(prefix="talkinghead-compare-") as workdir:
-                results: list[GenerationResult] = []
-                videos: list[str | None] = []
-                for i, (name, style) in enumerate(named):
-                    stage = ["start"]
+        named = [(k, s) for k, s in zip("ABC", (style_a, style_b, style_c)) if s]
+        _require(portrait=portrait, audio=audio, style=named)
+        opts = RequestOptions(
+            strength=float(strength), head_motion=float(head_motion), seed=int(seed), side_by_side=False,
+            output_size=512,  # three results side by side in the grid
+        )
+        sound = pipeline.load_audio(audio)  # decoded once for every clip
+        with request_folder("compare") as workdir:
+            results: list[GenerationResult] = []
+            videos: list[str | None] = []
+            for i, (name, style) in enumerate(named):
+                stage = ["start"]
 
-                    def report(s: str, f: float, i: int = i, name: str = name, stage: list = stage) -> None:
-                        stage[0] = s
-                        progress((i + f) / len(named), desc=f"style clip {name}: {s}")
+                def report(s: str, f: float, i: int = i, name: str = name, stage: list = stage) -> None:
+                    stage[0] = s
+                    progress((i + f) / len(named), desc=f"style clip {name}: {s}")
 
-                    try:
-                        result = pipeline.generate(
-                            portrait, audio, style, opts, workdir=Path(workdir) / f"clip{name}", progress=report
-                        )
-                    except InputError as exc:
-                        if stage[0] != "style references":
-                            raise
-                        raise InputError(f"Style clip {name}: {exc}") from None
-                    results.append(result)
-                    videos.append(hand_over(result.video_path))
-                    yield (*videos, *[None] * (3 - len(videos)), None, compare_table(named, results))
-                grid = pipeline.grid_video(
-                    [r.video_path for r in results],
-                    Path(workdir) / "compare.mp4",
-                    labels=[f"{k}: {Path(s).stem}" for k, s in named],
-                )
-                grid_file = hand_over(grid)
-            yield (*videos, *[None] * (3 - len(videos)), grid_file, compare_table(named, results))
-        except Exception as exc:  # noqa: BLE001
-            raise _user_error(exc) from None
+                try:
+                    result = pipeline.generate(
+                        portrait, sound, style, opts, workdir=workdir / f"clip{name}", progress=report
+                    )
+                except InputError as exc:
+                    if stage[0] != "style references":
+                        raise
+                    raise InputError(f"Style clip {name}: {exc}") from None
+                results.append(result)
+                videos.append(hand_over(result.video_path))
+                yield (*videos, *[None] * (3 - len(videos)), None, compare_table(named, results))
+            labels = [f"{k}: {Path(s).stem}" for k, s in named]
+            grid = pipeline.grid_video([r.video_path for r in results], workdir / "compare.mp4", labels=labels)
+            grid = hand_over(grid)
+        yield (*videos, *[None] * (3 - len(videos)), grid, compare_table(named, results))
 
-    example_portrait = EXAMPLES / "portrait_astronaut.png"
-    example_audio = [p for p in (EXAMPLES / "speech_en.wav", EXAMPLES / "song_vowels.wav") if p.exists()]
-    example_styles = sorted(EXAMPLES.glob("style_*.mp4"))
+    gr.Markdown("One portrait and one audio clip, up to three style clips (e.g. ballad / rap / opera) side by side.")
+    with gr.Row():
+        portrait = portrait_input(label="Portrait", height=240)
+        audio = gr.Audio(label="Audio", type="filepath", sources=["upload", "microphone"])
+    with gr.Row():
+        styles = [gr.Video(label=f"Style clip {k}", sources=["upload"], height=200) for k in "ABC"]
+    with gr.Row():
+        strength = gr.Slider(0, 2, value=1.0, step=0.1, label="Style strength")
+        head = gr.Slider(0, 1.5, value=1.0, step=0.1, label="Head motion")
+        seed = gr.Number(value=0, precision=0, label="Seed")
+    compare_btn = gr.Button("Compare", variant="primary")
+    with gr.Row():
+        videos = [gr.Video(label=f"Result {k}", elem_id=f"compare-{k}") for k in "ABC"]
+    grid = gr.Video(label="All three side by side", elem_id="grid")
+    table = gr.Dataframe(
+        headers=["style clip", "SLD", "SLV", "SMD"], label="Style metrics after transfer", elem_id="compare-table"
+    )
+    if examples.portrait and examples.audio and len(examples.styles) >= 3:
+        gr.Examples(
+            [[str(examples.portrait), str(examples.audio[0]), *map(str, examples.styles[:3])]],
+            inputs=[portrait, audio, *styles],
+            label="Example: ballad / rap / opera",
+        )
+    compare_btn.click(
+        compare,
+        [portrait, audio, *styles, strength, head, seed],
+        [*videos, grid, table],
+        api_name="compare",
+        concurrency_id="generation",
+    )
 
+
+def build_demo(pipeline: Pipeline, *, concurrency: int = 4, queue_size: int = 12) -> gr.Blocks:
+    """The Gradio UI around one :class:`Pipeline` (models loaded once, shared by every request).
+
+    At most ``concurrency`` generations (Generate and Compare together) run at once; up to
+    ``queue_size`` more wait in the queue, each shown its position; past that a request is
+    refused with Gradio's "queue is full" message."""
+    examples = Examples.find()
     with gr.Blocks(title="Talking heads with style", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         gr.Markdown(f"**Active renderer:** `{pipeline.renderer.name}` — {pipeline.renderer_reason}", elem_id="banner")
         with gr.Tab("Generate"):
-            with gr.Row():
-                portrait = portrait_input(label="Portrait", height=300)
-                audio = gr.Audio(label="Audio (speech or singing)", type="filepath", sources=["upload", "microphone"])
-                style = gr.Video(label="Style clip", sources=["upload"], height=300)
-            with gr.Accordion("Settings", open=False):
-                with gr.Row():
-                    strength = gr.Slider(
-                        0, 2, value=1.0, step=0.1, label="Style strength (0 = none, 1 = paper, >1 exaggerated)"
-                    )
-                    head_motion = gr.Slider(0, 1.5, value=1.0, step=0.1, label="Head motion")
-                    blinks = gr.Checkbox(value=True, label="Blinks")
-                with gr.Row():
-                    steps = gr.Slider(0, 200, value=RequestOptions.steps, step=10, label="Style-transfer steps")
-                    fps = gr.Dropdown([25, 30], value=25, label="fps")
-                    framing = gr.Radio(
-                        [("whole portrait", "full"), ("face (512² crop)", "face")], value="full", label="Framing"
-                    )
-                    size = gr.Dropdown(
-                        [("as the input (≤ 1920)", 0), 256, 384, 512, 768, 1080],
-                        value=0,
-                        label="Output size (long side, px)",
-                    )
-                    renderer = gr.Dropdown(renderers, value=renderers[0], label="Renderer")
-                    seed = gr.Number(value=0, precision=0, label="Seed")
-            with gr.Row():
-                analyse_btn = gr.Button("Analyse style", variant="secondary")
-                generate_btn = gr.Button("Generate", variant="primary")
-            status = gr.Markdown(elem_id="status")
-            with gr.Row():
-                refs = gr.Gallery(label="Style references None / M / R / O", columns=4, height=240, elem_id="refs")
-                isps = gr.Gallery(label="Intermediate Style Patterns", columns=4, height=240, elem_id="isps")
-            with gr.Row():
-                video = gr.Video(label="Result", elem_id="result", autoplay=False)
-                side = gr.Video(label="Style clip | result", elem_id="side")
-            with gr.Row():
-                plot = gr.Plot(label="Mouth opening before / after style transfer", elem_id="plot")
-                table = gr.Dataframe(
-                    headers=["metric", "before", "after", "change"],
-                    label="Style metrics vs the clip (lower is closer)",
-                    elem_id="metrics",
-                )
-            report_file = gr.File(label="Result JSON (references, metrics, timings)")
-            if example_portrait.exists() and example_audio and example_styles:
-                gr.Examples(
-                    [[str(example_portrait), str(a), str(s)] for a in example_audio[:1] for s in example_styles]
-                    + [[str(example_portrait), str(a), str(example_styles[0])] for a in example_audio[1:]],
-                    inputs=[portrait, audio, style],
-                    label="Examples (portrait · speech or song · ballad / rap / opera style clip)",
-                )
-            analyse_btn.click(analyse, [portrait, style, renderer], [refs, isps, status], api_name="analyse")
-            generate_btn.click(
-                generate,
-                [portrait, audio, style, strength, head_motion, blinks, steps, fps, size, renderer, seed, framing],
-                [refs, isps, plot, table, video, side, report_file, status],
-                api_name="generate",
-                concurrency_id="generation",
-            )
+            generate_tab(pipeline, examples)
         with gr.Tab("Compare styles"):
-            gr.Markdown(
-                "One portrait and one audio clip, up to three style clips (e.g. ballad / rap / opera) side by side."
-            )
-            with gr.Row():
-                c_portrait = portrait_input(label="Portrait", height=240)
-                c_audio = gr.Audio(label="Audio", type="filepath", sources=["upload", "microphone"])
-            with gr.Row():
-                c_styles = [gr.Video(label=f"Style clip {k}", sources=["upload"], height=200) for k in "ABC"]
-            with gr.Row():
-                c_strength = gr.Slider(0, 2, value=1.0, step=0.1, label="Style strength")
-                c_head = gr.Slider(0, 1.5, value=1.0, step=0.1, label="Head motion")
-                c_seed = gr.Number(value=0, precision=0, label="Seed")
-            compare_btn = gr.Button("Compare", variant="primary")
-            with gr.Row():
-                c_videos = [gr.Video(label=f"Result {k}", elem_id=f"compare-{k}") for k in "ABC"]
-            c_grid = gr.Video(label="All three side by side", elem_id="grid")
-            c_table = gr.Dataframe(
-                headers=["style clip", "SLD", "SLV", "SMD"], label="Style metrics after transfer", elem_id="compare-table"
-            )
-            if example_portrait.exists() and example_audio and len(example_styles) >= 3:
-                gr.Examples(
-                    [[str(example_portrait), str(example_audio[0]), *map(str, example_styles[:3])]],
-                    inputs=[c_portrait, c_audio, *c_styles],
-                    label="Example: ballad / rap / opera",
-                )
-            compare_btn.click(
-                compare,
-                [c_portrait, c_audio, *c_styles, c_strength, c_head, c_seed],
-                [*c_videos, c_grid, c_table],
-                api_name="compare",
-                concurrency_id="generation",
-            )
+            compare_tab(pipeline, examples)
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
     return demo
 

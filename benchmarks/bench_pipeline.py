@@ -116,7 +116,8 @@ def main() -> int:
             }
             rows.append(row)
     inputs.cleanup()
-    print(f"{'renderer':<13}{'device':<7}{'total s':>8}{'× audio':>8}{'fps':>7}{'RSS MB':>8}{'ZeroGPU s':>10}  stages (s)")
+    header = f"{'renderer':<13}{'device':<7}{'total s':>8}{'× audio':>8}{'fps':>7}{'RSS MB':>8}{'ZeroGPU s':>10}"
+    print(header + "  stages (s)")
     for r in rows:
         stages = ", ".join(f"{k} {v}" for k, v in r["stages_s"].items())
         print(

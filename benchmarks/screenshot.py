@@ -128,7 +128,8 @@ def wait_for_video(page, selector: str, timeout_ms: int = 60_000) -> float:
     """Wait until the ``<video>`` under ``selector`` has loaded its metadata; its duration (s)."""
     page.locator(f"{selector} video").wait_for(timeout=timeout_ms)
     page.wait_for_function(
-        f"() => {{ const v = document.querySelector('{selector} video'); return v && v.readyState >= 1 && v.duration > 0 }}",
+        f"() => {{ const v = document.querySelector('{selector} video');"
+        " return v && v.readyState >= 1 && v.duration > 0 }",
         timeout=timeout_ms,
     )
     return float(page.locator(f"{selector} video").evaluate("v => v.duration"))
@@ -140,7 +141,8 @@ def play_result(page, selector: str = "#result", *, seconds: float = 0.3) -> flo
     video = page.locator(f"{selector} video")
     video.evaluate("v => { v.muted = true; return v.play() }")
     page.wait_for_function(
-        f"() => {{ const v = document.querySelector('{selector} video'); return !v.paused && v.currentTime > {seconds} }}",
+        f"() => {{ const v = document.querySelector('{selector} video');"
+        f" return !v.paused && v.currentTime > {seconds} }}",
         timeout=30_000,
     )
     return float(video.evaluate("v => { v.pause(); return v.currentTime }"))
@@ -172,7 +174,8 @@ def compare(page, url: str, *, portrait: Path, audio: Path, styles: list[Path]) 
     grid_duration = wait_for_video(page, "#grid", GENERATE_TIMEOUT_MS)
     size = page.locator("#grid video").evaluate("v => [v.videoWidth, v.videoHeight]")
     page.locator("#compare-table", has_text="SMD").wait_for()
-    return CompareResult(durations, grid_duration, (int(size[0]), int(size[1])), page.locator("#compare-table").inner_text())
+    table = page.locator("#compare-table").inner_text()
+    return CompareResult(durations, grid_duration, (int(size[0]), int(size[1])), table)
 
 
 def save_screenshot(page, path: Path) -> Path:

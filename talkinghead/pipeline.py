@@ -91,6 +91,17 @@ class RequestOptions:
             raise InputError(f"output size must be between 128 and 2048 pixels (got {self.output_size})")
 
 
+@dataclass(frozen=True)
+class LoadedAudio:
+    """A request's audio, decoded once: 16 kHz mono samples and what was changed (a trim)."""
+
+    samples: np.ndarray  # (N,) float32 at media.SAMPLE_RATE
+    warnings: tuple[str, ...] = ()
+
+
+AudioInput = str | Path | tuple[int, np.ndarray] | LoadedAudio  # a file, (rate, samples), or decoded
+
+
 @dataclass
 class StylePreview:
     """The "Analyse style" result: references and ISPs, before any audio is involved."""
@@ -227,8 +238,10 @@ class Pipeline:
             )
         return image, det.points, warnings
 
-    def load_audio(self, audio: str | Path | tuple[int, np.ndarray]) -> tuple[np.ndarray, list[str]]:
-        """Decode, check and (past the cap) trim the audio; returns ``(16 kHz samples, warnings)``."""
+    def load_audio(self, audio: AudioInput) -> LoadedAudio:
+        """Decode, check and (past the cap) trim the audio, once per request."""
+        if isinstance(audio, LoadedAudio):
+            return audio
         if isinstance(audio, tuple):
             rate, samples = audio
             wav = media.load_audio_array(samples, rate)
@@ -237,8 +250,8 @@ class Pipeline:
         cap = self.config.max_audio_seconds
         if len(wav) > cap * media.SAMPLE_RATE:
             wav = wav[: int(cap * media.SAMPLE_RATE)]
-            return wav, [f"The audio is longer than {cap:g} s; only the first {cap:g} s are used."]
-        return wav, []
+            return LoadedAudio(wav, (f"The audio is longer than {cap:g} s; only the first {cap:g} s are used.",))
+        return LoadedAudio(wav)
 
     def _style(self, style: str | Path) -> StyleAnalysis:
         return analyse_style(
@@ -284,7 +297,7 @@ class Pipeline:
     def generate(
         self,
         portrait: str | Path | np.ndarray,
-        audio: str | Path | tuple[int, np.ndarray],
+        audio: AudioInput,
         style: str | Path,
         options: RequestOptions = RequestOptions(),
         *,
@@ -296,11 +309,12 @@ class Pipeline:
         report = progress or (lambda stage, frac: None)
         out_dir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="talkinghead-"))
         out_dir.mkdir(parents=True, exist_ok=True)
-        wav, audio_warnings = self.load_audio(audio)  # cheap checks first: fail before the slow stages
+        sound = self.load_audio(audio)  # cheap checks first: fail before the slow stages
+        wav = sound.samples
         pre = preview or self.analyse(portrait, style, progress=report, renderer=options.renderer)
         rend = self.get_renderer(pre.renderer)
         timings = dict(pre.timings)
-        warnings = pre.warnings + audio_warnings
+        warnings = pre.warnings + list(sound.warnings)
         fps = options.fps
 
         t0 = time.perf_counter()
