@@ -26,7 +26,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from talkinghead import media
+from talkinghead import media, montage
 from talkinghead.errors import InputError
 from talkinghead.pipeline import GenerationResult, Pipeline, PipelineConfig, RequestOptions, StylePreview
 
@@ -479,7 +479,7 @@ def compare_tab(pipeline: Pipeline, examples: Examples) -> None:
                 videos.append(hand_over(result.video_path))
                 yield (*videos, *[None] * (3 - len(videos)), None, compare_table(named, results))
             labels = [f"{k}: {Path(s).stem}" for k, s in named]
-            grid = pipeline.grid_video([r.video_path for r in results], workdir / "compare.mp4", labels=labels)
+            grid = montage.grid_video([r.video_path for r in results], workdir / "compare.mp4", labels=labels)
             grid = hand_over(grid)
         yield (*videos, *[None] * (3 - len(videos)), grid, compare_table(named, results))
 

@@ -28,7 +28,7 @@ def main() -> int:
 
     from talkinghead import media
     from talkinghead.face import get_landmarker
-    from talkinghead.references import StyleConfig, analyse_track
+    from talkinghead.style import StyleConfig, analyse_track
     from talkinghead.style.track import build_track
 
     landmarker = get_landmarker("mediapipe")
@@ -48,10 +48,9 @@ def main() -> int:
             args.clip, fps=args.fps, max_seconds=args.seconds, with_audio=False))
         vl = timed("landmarks (mediapipe track)", lambda clip=clip: landmarker.track(clip.frames, clip.fps))
         timed("  of analysis: track (pose, features, sharpness)", lambda clip=clip, vl=vl: build_track(
-            vl.points, clip.fps, frames=clip.frames, found=vl.found, config=config))
+            vl, clip.fps, frames=clip.frames, config=config))
         analysis = timed("analysis (analyse_track: track + references + crops)",
-                         lambda clip=clip, vl=vl: analyse_track(vl.points, clip.fps, clip.frames, found=vl.found,
-                                                                n_faces=vl.n_faces, config=config))
+                         lambda clip=clip, vl=vl: analyse_track(vl, clip.fps, clip.frames, config=config))
         timed("phi_s + pose track + blinks for 20 s at 30 fps", lambda a=analysis: (
             a.phi_s(30.0), a.pose_track(600, 30.0), a.blink_schedule(600, 30.0)))
 

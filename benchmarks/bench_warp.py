@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from talkinghead import geometry, media
-from talkinghead.render import compose, probe
+from talkinghead.render import compose
 from talkinghead.render.base import FrameTargets
 from talkinghead.render.warp import WarpConfig, WarpRenderer
 
@@ -46,7 +46,7 @@ def sweep_targets(source, n: int, fps: float) -> FrameTargets:
     for start in (2.0, 6.5):  # 0.25 s blinks
         k = (t >= start) & (t < start + 0.25)
         eye[k] = np.abs(np.linspace(-1.0, 1.0, int(k.sum())))
-    return probe.sweep(source, openings=opening, yaw_deg=yaw, eye_open=eye)
+    return FrameTargets.sweep(source, openings=opening, yaw_deg=yaw, eye_open=eye)
 
 
 def best_of(fn, repeats: int = 3) -> float:

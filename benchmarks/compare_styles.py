@@ -24,7 +24,7 @@ EXAMPLES = REPO / "examples"
 def motion_stats(video: Path) -> dict[str, float]:
     """Mouth opening and head motion of the face tracked in ``video``."""
     from talkinghead import geometry
-    from talkinghead.references import analyse_style
+    from talkinghead.style import analyse_style
 
     style = analyse_style(video)
     track = style.track
@@ -46,7 +46,7 @@ def mouth_strip(video: Path, instants: list[float], size: int = 200) -> np.ndarr
     import imageio.v3 as iio
     from PIL import Image
 
-    from talkinghead.references import analyse_style
+    from talkinghead.style import analyse_style
 
     frames = iio.imread(video)
     fps = float(iio.immeta(video).get("fps", 25.0))

@@ -19,7 +19,7 @@ Per clip:
   (:func:`talkinghead.train.realdata.estimate_offset`, ±400 ms; + = mouth after sound). Reported.
 * **r** — Pearson correlation of the predicted and the real inner-lip opening at the best lag
   within ±160 ms (the lag is reported); **loud** / **dB** — the same for the voice-band RMS
-  envelope (:func:`talkinghead.audio.voice_energy`) and its level in dB: the loudness baselines.
+  envelope (:func:`talkinghead.features.voice_energy`) and its level in dB: the loudness baselines.
 * **mLMD** — moving-part LMD: the 20 mouth points (x, y, canonical frame) minus each sequence's own
   time average, mean distance to the truth's, inter-ocular units × 100; scored at the lag of *r*.
   **still** — the same for a still mouth at the speaker's average shape (its moving part is 0).

@@ -73,7 +73,7 @@ class Row:
 
 def band_rms(audio: np.ndarray, n: int, fps: float) -> np.ndarray:
     """RMS of the 80–3000 Hz band in an 80 ms Hann window at each frame time k/fps."""
-    from talkinghead.audio import voice_energy
+    from talkinghead.features import voice_energy
 
     return voice_energy(audio, n, fps)
 

@@ -74,9 +74,9 @@ def main() -> int:
     import torch
 
     from talkinghead import media
+    from talkinghead.metrics import style_metrics, with_head_motion
     from talkinghead.motion import audio_features, load_motion_generator
-    from talkinghead.pipeline import style_metrics, with_head_motion
-    from talkinghead.references import analyse_style
+    from talkinghead.style import analyse_style
     from talkinghead.transfer import TransferConfig, transfer_style
 
     torch.set_num_threads(1)

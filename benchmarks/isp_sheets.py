@@ -33,8 +33,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from talkinghead.face import get_landmarker
-    from talkinghead.references import analyse_style
-    from talkinghead.render.select import select_renderer
+    from talkinghead.render.renderer_choice import select_renderer
+    from talkinghead.style import analyse_style
 
     clips = sorted(p for p in args.clips.iterdir() if p.suffix.lower() in (".mp4", ".mov", ".webm", ".mkv"))
     if not clips:

@@ -46,9 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead import media, speech
-from talkinghead.references import PoseTrack
+from talkinghead import geometry, media, speech
 from talkinghead.render.base import FrameTargets, SourceFace
+from talkinghead.style import PoseTrack
 
 EXAMPLES = Path(__file__).resolve().parent
 PORTRAIT = EXAMPLES / "portrait_astronaut.png"
@@ -64,8 +64,8 @@ JAW_DROP = {3: 0.05, 4: 0.2, 5: 0.45, 6: 0.7, 7: 0.9, 8: 1.0, 9: 0.9, 10: 0.7, 1
 LIPS = np.arange(48, 68)
 UPPER_OUTER = np.arange(49, 54)
 LOWER_OUTER = np.arange(55, 60)
-UPPER_INNER = np.array([61, 62, 63])
-LOWER_INNER = np.array([67, 66, 65])  # paired with UPPER_INNER
+UPPER_INNER = np.array(geometry.UPPER_INNER_LIP)
+LOWER_INNER = np.array(geometry.LOWER_INNER_LIP)  # paired with UPPER_INNER
 CORNERS = np.array([48, 54, 60, 64])
 LOWER_LIP = np.concatenate([LOWER_OUTER, LOWER_INNER])
 BROWS = np.arange(17, 27)
@@ -528,7 +528,7 @@ def render_clip(preset: Preset, source: SourceFace, renderer, out: Path, *, seed
 def check(path: Path) -> list[str]:
     """Analyse a written clip; one line per reference."""
     from talkinghead.face import get_landmarker
-    from talkinghead.references import analyse_style
+    from talkinghead.style import analyse_style
 
     analysis = analyse_style(path, landmarker=get_landmarker())
     lines = [

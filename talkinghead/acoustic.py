@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from talkinghead.audio import DEFAULT_MEL, MelConfig, mel_filterbank
+from talkinghead.features import DEFAULT_MEL, MelConfig, mel_filterbank
 
 N_PHONES = 42  # pocketsphinx en-us CI phones (incl. SIL and the fillers +NSN+, +SPN+)
 N_STATES = 3  # emitting states per phone

@@ -1,4 +1,4 @@
-"""Face geometry on 68×3 landmarks: rigid pose, expression, mouth/eye features, crop alignment.
+"""Face geometry on 68×3 landmarks: rigid pose, expression, mouth edits, mouth/eye features, crop alignment.
 
 Conventions (used by every stage):
 
@@ -36,6 +36,17 @@ LEFT_EYE = tuple(range(42, 48))
 OUTER_LIPS = tuple(range(48, 60))
 INNER_LIPS = tuple(range(60, 68))
 MOUTH = OUTER_LIPS + INNER_LIPS
+OUTER_LIP_CORNERS = (48, 54)
+INNER_LIP_CORNERS = (60, 64)
+# The inner lips' middle points, upper and lower paired column by column: their distances are the
+# lip gap.
+UPPER_INNER_LIP = (61, 62, 63)
+LOWER_INNER_LIP = (67, 66, 65)
+INNER_LIP_PAIRS = tuple(zip(UPPER_INNER_LIP, LOWER_INNER_LIP))  # (61, 67), (62, 66), (63, 65)
+INNER_LIP_MIDLINE = INNER_LIP_PAIRS[1]  # (upper, lower) on the face's midline
+# The opening's edges, corner to corner.
+UPPER_INNER_CONTOUR = (INNER_LIP_CORNERS[0], *UPPER_INNER_LIP, INNER_LIP_CORNERS[1])
+LOWER_INNER_CONTOUR = (INNER_LIP_CORNERS[0], *LOWER_INNER_LIP, INNER_LIP_CORNERS[1])
 
 # Points that move with the skull and (almost) not with expression: nose, eye corners and the
 # top of the jaw line. The rigid pose is fitted on these only, so a wide-open mouth or raised
@@ -90,6 +101,11 @@ class Pose:
     rotation: np.ndarray  # 3×3, orthonormal, det +1
     translation: np.ndarray  # 3, image pixels
     scale: float  # pixels per inter-ocular unit
+
+    @classmethod
+    def identity(cls) -> Pose:
+        """No rotation, no translation, unit scale: the canonical frame itself."""
+        return cls(np.eye(3), np.zeros(3), 1.0)
 
     def apply(self, canonical_points: np.ndarray) -> np.ndarray:
         """Canonical ``(...,68,3)`` → image."""
@@ -180,6 +196,52 @@ def apply_style(identity_canonical: np.ndarray, pose: Pose, expression_delta: np
 
 
 # ---------------------------------------------------------------------------------------------
+# Mouth edits in the canonical frame
+
+# How far each point follows a jaw drop (canonical y per unit of :func:`open_mouth`'s ``opening``).
+JAW_FOLLOW = {
+    **dict(zip(range(3, 14), (0.08, 0.2, 0.38, 0.58, 0.72, 0.78, 0.72, 0.58, 0.38, 0.2, 0.08), strict=True)),
+    **dict(zip(LOWER_INNER_LIP, (0.88, 1.0, 0.88), strict=True)),
+    **{55: 0.72, 56: 0.88, 57: 0.95, 58: 0.88, 59: 0.72},
+    **{i: -0.08 for i in (49, 50, 51, 52, 53, *UPPER_INNER_LIP)},
+    **{i: 0.42 for i in OUTER_LIP_CORNERS + INNER_LIP_CORNERS},
+}
+
+
+def open_mouth(identity: np.ndarray, opening: float, rounding: float = 0.0) -> np.ndarray:
+    """``identity`` (68×3 canonical) with the lips parted by ``opening`` more inter-ocular units
+    (jaw, lower lip and mouth corners follow, :data:`JAW_FOLLOW`) and the corners drawn in by
+    ``rounding`` (an "O")."""
+    c = np.array(identity, dtype=np.float64)
+    for i, f in JAW_FOLLOW.items():
+        c[i, 1] += f * opening
+    if rounding:
+        centre_x = c[list(MOUTH), 0].mean()
+        corners = OUTER_LIP_CORNERS + INNER_LIP_CORNERS
+        for i in MOUTH:
+            c[i, 0] = centre_x + (c[i, 0] - centre_x) * (1.0 - rounding * (0.35 if i in corners else 0.2))
+    return c
+
+
+def close_mouth(identity: np.ndarray) -> np.ndarray:
+    """``identity`` (68×3 canonical) with its lips brought together (jaw and lower lip raised by
+    the inner-lip gap at the midline); a closed mouth is returned unchanged.
+
+    The neutral face of paper eq. 2 for a portrait photographed with parted lips (its smile —
+    corners, width — is kept)."""
+    c = np.asarray(identity, dtype=np.float64)
+    up, lo = INNER_LIP_MIDLINE
+    gap = float(c[lo, 1] - c[up, 1])
+    if gap <= 0.0:
+        return c.copy()
+    closed = open_mouth(c, -gap / (JAW_FOLLOW[lo] - JAW_FOLLOW[up]))
+    for up, lo in INNER_LIP_PAIRS:  # the inner lips meet exactly
+        if closed[lo, 1] > closed[up, 1]:
+            closed[[up, lo], 1] = 0.5 * (closed[up, 1] + closed[lo, 1])
+    return closed
+
+
+# ---------------------------------------------------------------------------------------------
 # Scale-free features (computed in the canonical frame; also valid on any similarity-normalised
 # points because every feature is a ratio of distances).
 
@@ -192,9 +254,9 @@ def _dist(points: np.ndarray, i: int, j: int) -> np.ndarray:
 class MouthFeatures:
     """Mouth shape in inter-ocular units; arrays of the input's batch shape."""
 
-    opening: np.ndarray  # inner-lip gap, mean of pairs (61,67), (62,66), (63,65)
-    width: np.ndarray  # outer mouth corners 48–54
-    inner_width: np.ndarray  # inner corners 60–64
+    opening: np.ndarray  # inner-lip gap, mean over INNER_LIP_PAIRS
+    width: np.ndarray  # between the OUTER_LIP_CORNERS
+    inner_width: np.ndarray  # between the INNER_LIP_CORNERS
     roundness: np.ndarray  # opening / inner_width: an "O" is tall and narrow, an "R" wide
     lip_thickness: np.ndarray  # upper (51–62) + lower (57–66) lip: small when lips are pressed
 
@@ -208,10 +270,11 @@ def mouth_features(points: np.ndarray) -> MouthFeatures:
     divided by the outer-eye-corner distance)."""
     p = np.asarray(points, dtype=np.float64)
     iod = np.maximum(_dist(p, 36, 45), 1e-9)
-    opening = (_dist(p, 61, 67) + _dist(p, 62, 66) + _dist(p, 63, 65)) / 3.0 / iod
-    width = _dist(p, 48, 54) / iod
-    inner_width = _dist(p, 60, 64) / iod
-    thickness = (_dist(p, 51, 62) + _dist(p, 57, 66)) / iod
+    opening = sum(_dist(p, up, lo) for up, lo in INNER_LIP_PAIRS) / len(INNER_LIP_PAIRS) / iod
+    width = _dist(p, *OUTER_LIP_CORNERS) / iod
+    inner_width = _dist(p, *INNER_LIP_CORNERS) / iod
+    up, lo = INNER_LIP_MIDLINE
+    thickness = (_dist(p, 51, up) + _dist(p, 57, lo)) / iod
     return MouthFeatures(opening, width, inner_width, opening / np.maximum(inner_width, 1e-6), thickness)
 
 

@@ -5,7 +5,7 @@ landmarks from the neutral face in the canonical frame (inter-ocular units, see
 :mod:`talkinghead.geometry`), so ``canonical_face() + gen(feats)`` is the motion.
 
 * :class:`AudioEncoder` sees, for each output frame, a window of ±0.2 s of 80-d log-mel frames at
-  120 Hz (:func:`talkinghead.audio.audio_features`) and returns one feature vector per frame.
+  120 Hz (:func:`talkinghead.features.audio_features`) and returns one feature vector per frame.
   Frames are encoded independently, so the frame rate can be anything (25, 30, 60 fps).
   With ``MotionConfig.phones`` the same windows also go through a fixed copy of pocketsphinx's
   US-English acoustic model (:mod:`talkinghead.acoustic`), and the frame's phone posteriors are
@@ -32,8 +32,8 @@ import torch
 from torch import nn
 
 from talkinghead.acoustic import N_PHONES, PhonePosteriors
-from talkinghead.audio import DEFAULT_MEL, MelConfig, frame_windows, utterance_mel
-from talkinghead.audio import audio_features as _audio_features
+from talkinghead.features import DEFAULT_MEL, MelConfig, frame_windows, utterance_mel
+from talkinghead.features import audio_features as _audio_features
 from talkinghead.geometry import N_POINTS
 
 WEIGHTS_NAME = "motion_generator"
@@ -194,7 +194,7 @@ class MotionGenerator(nn.Module):
 
 def audio_features(audio16k: np.ndarray, fps: float = 25.0, mel: MelConfig = DEFAULT_MEL) -> torch.Tensor:
     """``1×T×(2·context+1)×80`` float32 log-mel windows, ``T = round(duration·fps)``: the
-    generator's input (see :mod:`talkinghead.audio`)."""
+    generator's input (see :mod:`talkinghead.features`)."""
     return _audio_features(audio16k, fps, mel)
 
 
@@ -279,14 +279,11 @@ def load_motion_generator(
     device: str | torch.device = "cpu", *, path: str | Path | None = None, allow_download: bool = True
 ) -> MotionGenerator:
     """The shipped motion generator in eval mode: ``weights/motion_generator.safetensors`` (or the
-    Hub, via :mod:`talkinghead.weights`), loaded strictly. ``path`` loads another file."""
-    from safetensors.torch import load_file
-
+    Hub), loaded strictly by :func:`talkinghead.weights.load_module`. ``path`` loads another file."""
     from talkinghead import weights
 
     if path is None:
         path = weights.resolve(WEIGHTS_NAME, allow_download=allow_download)
-    gen = MotionGenerator(config=read_config(path))
-    tensors = load_file(str(path), device="cpu")
-    weights.load_state_strict(gen, tensors, source=f"motion generator weights {Path(path).name}")
+    gen = MotionGenerator(config=read_config(path))  # the architecture travels in the file's metadata
+    weights.load_module(gen, WEIGHTS_NAME, path=path)
     return gen.to(device).eval()

@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkinghead import geometry, media, metrics, runtime
+from talkinghead import geometry, media, metrics, montage, runtime
 from talkinghead.errors import InputError
 from talkinghead.face import get_landmarker
+from talkinghead.geometry import close_mouth
 from talkinghead.motion import encode_audio, load_motion_generator
-from talkinghead.references import StyleAnalysis, StyleConfig, StyleReference, analyse_style
 from talkinghead.render import FrameTargets, Renderer, SourceFace
-from talkinghead.render.probe import close_mouth
-from talkinghead.render.select import select_renderer
-from talkinghead.style.pose import PoseTrack
+from talkinghead.render.compose import paste_back
+from talkinghead.render.renderer_choice import select_renderer
+from talkinghead.style import PoseTrack, StyleAnalysis, StyleConfig, StyleReference, analyse_style
 from talkinghead.transfer import TransferConfig, TransferResult, transfer_style
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class PipelineConfig:
     device: str = "auto"  # "auto" | "cpu" | "cuda"
     landmarks: str = "auto"  # landmark backend: "auto" | "mediapipe" | "fan"
     max_audio_seconds: float = 600.0  # longer audio is trimmed with a warning (the app sets its own cap)
-    max_style_seconds: float = 30.0  # longer style clips are analysed up to this
+    max_style_seconds: float = StyleConfig.max_seconds  # longer style clips are analysed up to this
     cpu_threads: int | None = 1  # torch threads on a CPU-only run; None leaves torch's default.
     # One thread: the per-frame work is many small ops, which run several times faster without
     # thread hand-offs when the cores are shared (benchmarks/bench_pipeline.py measures it).
@@ -124,23 +124,26 @@ class GenerationResult:
 
     references: list[StyleReference]  # None, M, R, O
     isps: list[np.ndarray]  # four 512² RGB images, same order
-    phi_mg: np.ndarray  # T×68×3 un-styled motion (canonical frame)
-    phi_styled: np.ndarray  # T×68×3 styled motion
+    transfer: TransferResult  # the un-styled and styled motion (T×68×3, canonical frame), losses
     phi_s: np.ndarray  # style clip motion at the output fps
-    pose_rotations: np.ndarray  # T×3×3 head rotation per output frame (crop frame)
-    eye_open: np.ndarray  # T blink schedule
+    targets: FrameTargets  # what the renderer drew, frame by frame: canonical points, head pose, blinks
     video_path: Path  # H.264 + AAC mp4, the portrait talking
     side_by_side_path: Path | None  # style clip | result
-    # SLD, SLV, SMD against the style clip: "before"/"after" the transfer on the pose-free motion
-    # (φ_mg⁰ / styled φ vs φ_s); "before_with_head"/"after_with_head" as the video moves (still
-    # head / the request's head motion, vs φ_s with the clip's own head motion).
-    metrics: dict[str, dict[str, float]]
+    metrics: dict[str, dict[str, float]]  # SLD, SLV, SMD before/after the transfer, see metrics.request_scores
     timings: dict[str, float]  # seconds per stage
     renderer: str
     fps: int
     warnings: list[str] = field(default_factory=list)
-    transfer: TransferResult | None = None
-    targets: FrameTargets | None = None  # what the renderer was asked to draw, frame by frame
+
+    @property
+    def phi_mg(self) -> np.ndarray:
+        """T×68×3 un-styled motion (canonical frame)."""
+        return self.transfer.unstyled
+
+    @property
+    def phi_styled(self) -> np.ndarray:
+        """T×68×3 styled motion."""
+        return self.transfer.styled
 
     def metric_rows(self) -> list[tuple[str, float, float]]:
         """``(label, before, after)`` for SLD, SLV, SMD on the expression, then with head motion."""
@@ -173,30 +176,6 @@ class GenerationResult:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "warnings": list(self.warnings),
         }
-
-
-# Motion lives in the canonical frame (inter-ocular units); metrics are reported in pixels of a
-# 512² aligned crop, the paper's evaluation size (§5.4: videos resized to 512×512).
-METRIC_SCALE = geometry.CropSpec().eye_distance * geometry.CropSpec().size
-
-
-def style_metrics(generated: np.ndarray, style: np.ndarray) -> dict[str, float]:
-    """The paper's SLD, SLV, SMD (§5.4.1, eq. 10) of canonical-frame motion against the style motion."""
-    scores = metrics.style_scores(generated * METRIC_SCALE, style * METRIC_SCALE)
-    return {name.upper(): float(scores[name]) for name in ("sld", "slv", "smd")}
-
-
-def with_head_motion(phi: np.ndarray, track: PoseTrack | None) -> np.ndarray:
-    """``T×68×3`` canonical motion seen with head motion: ``s_t·φ_t·R_tᵀ + τ_t`` for the track's delta
-    rotations, scales and translations (a canonical-frame pose at the origin). ``None``
-    is a still head. The paper's SLD scores "mouth, eyes, head pose shapes" (§5.4.1) together."""
-    phi = np.asarray(phi, dtype=np.float64)
-    if track is None:
-        return phi
-    if len(track) != len(phi):
-        raise ValueError(f"pose track has {len(track)} frames, motion {len(phi)}")
-    rotations, translations, scales = track.apply(geometry.Pose(np.eye(3), np.zeros(3), 1.0))
-    return scales[:, None, None] * np.einsum("tpj,tij->tpi", phi, rotations) + translations[:, None]
 
 
 class Pipeline:
@@ -338,19 +317,8 @@ class Pipeline:
         timings["style_transfer"] = time.perf_counter() - t0
 
         head = pre.style.pose_track(n_frames, fps, strength=options.head_motion, seed=options.seed)
-        rotations, translations, scales = head.apply(pre.source.pose)
         eye_open = pre.style.blink_schedule(n_frames, fps, seed=options.seed, enabled=options.blinks)
-        # The motion's expression, relative to the canonical face, on the portrait's own shape (eq. 2);
-        # the portrait's lips are closed first so a photo with parted lips still closes in silences.
-        identity = close_mouth(pre.source.identity)
-        canonical = identity[None] + (result.styled - geometry.canonical_face()[None])
-        targets = FrameTargets(
-            canonical=canonical,
-            rotation=rotations,
-            translation=translations,
-            scale=scales,
-            eye_open=eye_open,
-        )
+        targets = _frame_targets(pre.source, result.styled, head, eye_open)
 
         # One pass renders every frame once and streams it to the encoder(s): the result and,
         # beside the style clip, the side-by-side video. Memory does not grow with the audio.
@@ -370,39 +338,31 @@ class Pipeline:
             for frame in frames:
                 writer.write(frame)
                 if side is not None:
-                    small = _fit_height(frame, SIDE_BY_SIDE_HEIGHT) if frame.shape[0] > SIDE_BY_SIDE_HEIGHT else frame
-                    clip = clip or _looped_frames(style, fps, height=small.shape[0])
+                    tall = frame.shape[0] > SIDE_BY_SIDE_HEIGHT
+                    small = montage.fit_height(frame, SIDE_BY_SIDE_HEIGHT) if tall else frame
+                    clip = clip or montage.looped_frames(style, fps, height=small.shape[0])
                     side.write(np.concatenate([next(clip), small], axis=1))
         timings["render_and_encode"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         report("metrics", 0.97)
-        style_with_head = with_head_motion(phi_s, pre.style.pose_track(len(phi_s), fps))
-        scores = {
-            "before": style_metrics(result.unstyled, phi_s),
-            "after": style_metrics(result.styled, phi_s),
-            "before_with_head": style_metrics(result.unstyled, style_with_head),
-            "after_with_head": style_metrics(with_head_motion(result.styled, head), style_with_head),
-        }
+        style_head = pre.style.pose_track(len(phi_s), fps)
+        scores = metrics.request_scores(result.unstyled, result.styled, phi_s, head=head, style_head=style_head)
         timings["metrics"] = time.perf_counter() - t0
         report("done", 1.0)
         return GenerationResult(
             references=pre.style.references,
-            isps=pre.isps,
-            phi_mg=result.unstyled,
-            phi_styled=result.styled,
+            transfer=result,
             phi_s=phi_s,
-            pose_rotations=rotations,
-            eye_open=eye_open,
+            targets=targets,
+            isps=pre.isps,
             video_path=video_path,
             side_by_side_path=side_path,
             metrics=scores,
-            timings=timings,
             renderer=rend.name,
+            timings=timings,
             fps=fps,
             warnings=warnings,
-            transfer=result,
-            targets=targets,
         )
 
     # -- helpers ------------------------------------------------------------------------------
@@ -418,8 +378,6 @@ class Pipeline:
         batch: int = 16,
     ) -> Iterator[np.ndarray]:
         import cv2
-
-        from talkinghead.render.compose import paste_back
 
         face = options.framing == "face"
         h, w = (source.size, source.size) if face else source.image.shape[:2]
@@ -440,47 +398,14 @@ class Pipeline:
             digits = 0 if total >= 10 else 1
             report(f"rendering: {done:.{digits}f} s of {total:.{digits}f} s", 0.4 + 0.55 * done / total)
 
-    @staticmethod
-    def grid_video(paths: list[Path], out_path: Path, *, labels: list[str] | None = None) -> Path:
-        """Results side by side in one video (the audio of the first), each labelled at its
-        bottom left (the top left is where players put their own controls and labels). The
-        videos are read frame by frame, together: memory does not grow with their length."""
-        import cv2
 
-        infos = [media.probe(p) for p in paths]
-        h = min(i.height for i in infos)
-        fps = infos[0].fps or 25.0
+def _frame_targets(source: SourceFace, styled: np.ndarray, head: PoseTrack, eye_open: np.ndarray) -> FrameTargets:
+    """What the renderer draws per frame: eq. 2, the styled motion's expression (relative to the canonical
+    face) on the portrait's own canonical points, with its lips closed first so a photo with parted lips
+    still closes them in silences; the pose is the head track composed with the portrait's pose."""
+    identity = close_mouth(source.identity)
+    no_pose = geometry.Pose.identity()  # the renderer applies the head pose
+    canonical = geometry.apply_style(identity[None], no_pose, styled - geometry.canonical_face()[None])
+    rotation, translation, scale = head.apply(source.pose)
+    return FrameTargets(canonical=canonical, rotation=rotation, translation=translation, scale=scale, eye_open=eye_open)
 
-        def tile(frame: np.ndarray, label: str) -> np.ndarray:
-            out = _fit_height(frame, h)
-            for colour, width in (((0, 0, 0), 5), ((255, 255, 255), 2)):  # white on a dark outline
-                cv2.putText(out, label, (10, h - 14), cv2.FONT_HERSHEY_SIMPLEX, 0.8, colour, width, cv2.LINE_AA)
-            return out
-
-        names = labels or [p.stem for p in paths]
-        streams = [media.iter_video_frames(p, fps=fps) for p in paths]
-        audio = media.load_audio(paths[0]) if infos[0].has_audio else None
-        frames = (np.concatenate([tile(f, names[k]) for k, f in enumerate(row)], axis=1) for row in zip(*streams))
-        media.write_video(out_path, frames, fps, audio=audio)
-        return out_path
-
-
-def _fit_height(frame: np.ndarray, height: int) -> np.ndarray:
-    """``frame`` scaled to ``height`` rows (and an even width), aspect kept."""
-    import cv2
-
-    fh, fw = frame.shape[:2]
-    if fh == height:
-        return frame.copy()
-    width = max(2, int(round(fw * height / fh / 2)) * 2)
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if height < fh else cv2.INTER_LINEAR)
-
-
-def _looped_frames(video: str | Path, fps: int, *, height: int, max_seconds: float = 60.0) -> Iterator[np.ndarray]:
-    """The frames of a clip ``height`` rows tall at ``fps`` (so it plays at its own speed), up to
-    ``max_seconds``, starting over at its end for as long as frames are asked for; decoded (and
-    scaled by the decoder) as they are needed."""
-    info = media.probe(video)
-    size = (max(2, int(round(info.width * height / info.height / 2)) * 2), height)
-    while True:
-        yield from media.iter_video_frames(video, fps=fps, target_size=size, max_frames=int(max_seconds * fps))

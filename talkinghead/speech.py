@@ -31,11 +31,10 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from talkinghead.errors import InputError
+from talkinghead.media import SAMPLE_RATE, resample, save_wav
 
-SAMPLE_RATE = 16_000
 SILENCE = "_"  # phoneme symbol for pauses
 
 _LOCK = threading.Lock()
@@ -167,13 +166,6 @@ class Utterance:
         return len(self.audio) / SAMPLE_RATE
 
 
-def _to_16k(x: np.ndarray, rate: int) -> np.ndarray:
-    if rate == SAMPLE_RATE:
-        return x.astype(np.float32)
-    g = np.gcd(rate, SAMPLE_RATE)
-    return resample_poly(x, SAMPLE_RATE // g, rate // g).astype(np.float32)
-
-
 def synthesize(
     text: str,
     *,
@@ -220,7 +212,7 @@ def synthesize(
     if err != 0:
         raise RuntimeError(f"espeak_Synth failed with error {err}")
     raw = np.concatenate(chunks).astype(np.float32) / 32768.0 if chunks else np.zeros(0, np.float32)
-    audio = _to_16k(raw, sr)
+    audio = resample(raw, sr)
     return Utterance(audio, _alignment(events, sr, len(audio) / SAMPLE_RATE))
 
 
@@ -285,25 +277,13 @@ def _sox() -> str:
 
 def _sox_effect(audio: np.ndarray, effects: list[str]) -> np.ndarray:
     """Run ``sox in.wav out.wav EFFECTS...`` on 16 kHz float audio (argument list, temp files)."""
-    tmp = tempfile.mkdtemp(prefix="th_sox_")
-    try:
+    with tempfile.TemporaryDirectory(prefix="th_sox_", ignore_cleanup_errors=True) as tmp:
         src, dst = os.path.join(tmp, "in.wav"), os.path.join(tmp, "out.wav")
-        _write_wav(src, audio)
+        save_wav(src, audio)
         proc = subprocess.run([_sox(), "-q", src, dst, *effects], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise RuntimeError(f"sox {' '.join(effects)} failed: {proc.stderr.strip()}")
         return _read_wav(dst)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _write_wav(path: str, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
-    with wave.open(path, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
 
 
 def _read_wav(path: str) -> np.ndarray:

@@ -9,52 +9,20 @@ The paper's pieces:
 * L_r = (‖∇_φ̂ f(φ̂)‖₂ − 1)²  with  φ̂ = γ·φ_s + (1−γ)·φ_mg  (eqs. 5–6), the regulariser.
 * L_transfer = L_mg + L_sc + L_r  (eq. 7).
 
-Choices the paper leaves open, made here:
+Choices the paper leaves open, each with its reason:
 
-* **f is a critic** (WGAN-GP style). With a fixed random f, L_sc only matches random moments of
-  the two motions; as a critic f learns the features in which they differ most. Each step, f
-  takes one ascent step on ``√L_sc − λ_r·L_r`` (maximise the gap under the gradient penalty of
-  eq. 5, λ_r = 10 as in WGAN-GP, which keeps f near 1-Lipschitz so the gap stays a meaningful
-  distance), then the generator copy takes one descent step on ``λ_mg·L_mg + L_sc``. The critic
-  ascends on the gap's norm, not its square: the Wasserstein dual is linear in f, and against a
-  quadratic penalty a squared gap lets f's scale grow without bound (L_sc reached 10⁸ in 40
-  steps). f starts from a seeded initialisation on every request.
-* **γ ~ U(0, 1)** per interpolated frame (as in WGAN-GP), frames of φ_s and φ_mg paired at
-  random, so the penalty covers the whole segment between the two motions.
-* **L_mg keeps the lip sync.** The motion generator's own training loss needs ground truth we
-  do not have at test time; here L_mg ties the fine-tuned motion to the un-styled motion
-  φ_mg⁰ in what carries the lip sync — the *timing*: each coordinate's trajectory, normalised
-  to zero mean and unit variance over time, must stay the same (so amplitude and shape are
-  free to change), and the mouth must stay as closed as it was in φ_mg⁰'s closed frames
-  (silences, m/b/p).
-* **f sees normalised frames.** Landmark motion is tiny next to the face (displacements of a few
-  hundredths of the inter-ocular distance on a face spanning ±1), so f — initialised like any
-  MLP — would be almost blind to it, and its gradient penalty would be measured against the size
-  of the face instead of the motion. f's input is therefore the displacement from the canonical
-  face divided by one scalar: the RMS spread of the two motions pooled (φ_s and φ_mg⁰). One scalar
-  keeps the geometry (no coordinate is up- or down-weighted); with it, 40 steps of one critic
-  update each on 64-frame batches move the motion as far as 200 steps of five did without it.
-* **Which weights move.** Only the generator's output layers (``style_parameters()`` when the
-  module provides it, else all parameters) — the audio encoder's features are computed once,
-  which keeps the transfer within a few seconds on a CPU.
-* **Two step sizes.** The output layer's biases are the motion's mean shape, where a style
-  differs most (a wider resting smile, a lower resting jaw); its weights scale and shape the
-  motion through the recurrent state, 2×96 units of order one, so one Adam step on a weight row
-  moves a landmark ~100× further than the same step on its bias. The biases take steps of 5·10⁻², the
-  weights of 5·10⁻⁴, both decaying linearly to zero over the steps: with one step size for both,
-  40 steps closed only half of the mean-shape gap (on the nine evaluation clips, before the
-  closure term below was tightened: SLD −14 %, SMD −13 % instead of −17 %, −17 %) and a larger
-  one made the amplitude drift; without the decay the biases end wherever the last noisy critic
-  step left them (a style that differs mostly in amplitude then came out further from the style
-  than before).
-* **Balance.** In f's units L_sc stays in the hundreds while L_mg's timing term is below one, so
-  at λ_mg = 1 the timing is held mainly by *which* weights move (above); L_mg's closure term is
-  weighted as a near-hard constraint (``CLOSURE_WEIGHT``), so the style can widen and deepen the
-  open mouth but cannot hold the lips apart where φ_mg⁰ closed them (silences, m/b/p). Raising
-  λ_mg trades style for timing (with one step size, SLD on the nine evaluation clips dropped by
-  14 % at λ_mg = 1, 11 % at 100, 7.5 % at 1000).
-* **Strength** s scales the change the transfer makes: φ = φ_mg⁰ + s·(φ_ft − φ_mg⁰); 0 is no
-  transfer (exactly φ_mg⁰), 1 the paper, > 1 exaggerated.
+* **f is a critic** (WGAN-GP), one step before each generator step: it learns where the motions differ.
+* **The critic ascends √L_sc − λ_r·L_r**: the dual is linear in f; a squared gap lets f's scale outgrow the penalty.
+* **λ_r = 10** (WGAN-GP's): f stays near 1-Lipschitz, so the gap it measures stays a distance.
+* **γ ~ U(0, 1) per frame, frames paired at random**: the penalty covers the whole segment between the motions.
+* **f seeded per request**: the same request gives the same motion; the global RNG is left alone.
+* **L_mg holds the lip sync** (no ground truth at test time): φ_mg⁰'s timing (standardised trajectories) and closures.
+* **f sees (φ − canonical face) / the pooled RMS spread**: motion is tiny next to the face; one scalar keeps its shape.
+* **Only the output layers move** (``style_parameters()``): the audio encoding is computed once.
+* **Two step sizes** (``bias_lr`` ≫ ``lr``): a bias is the motion's mean shape; a weight row acts through every unit.
+* **Linear decay to zero**: the biases settle instead of ending where the last noisy critic step left them.
+* **Closure as a near-hard constraint** (:data:`CLOSURE_WEIGHT`): L_sc dwarfs L_mg, and closed lips must stay closed.
+* **Strength** s: φ = φ_mg⁰ + s·(φ_ft − φ_mg⁰); 0 is no transfer (exactly φ_mg⁰), 1 the paper, > 1 exaggerated.
 """
 
 from __future__ import annotations
@@ -78,7 +46,7 @@ class TransferConfig:
     steps: int = 40  # generator-copy updates
     critic_steps: int = 1  # updates of f per generator update (WGAN-GP's n_critic)
     lr: float = 5e-4  # Adam learning rate of the generator copy's weight matrices
-    bias_lr: float = 5e-2  # … and of its biases (the motion's mean shape), see "Two step sizes"
+    bias_lr: float = 5e-2  # … and of its biases (the motion's mean shape), see the module docstring
     critic_lr: float = 1e-3  # Adam learning rate of f
     lambda_r: float = 10.0  # weight of L_r (eq. 5) in the critic's objective (WGAN-GP's λ)
     lambda_mg: float = 1.0  # weight of L_mg (timing + closure) in eq. 7
@@ -149,14 +117,13 @@ def _standardise(x: torch.Tensor) -> torch.Tensor:
 
 def _mouth_opening(phi: torch.Tensor) -> torch.Tensor:
     """Inner-lip gap of T×68×3 canonical motion (inter-ocular units), T."""
-    pairs = torch.tensor([[61, 67], [62, 66], [63, 65]])
-    return (phi[:, pairs[:, 0]] - phi[:, pairs[:, 1]]).norm(dim=-1).mean(-1)
+    return (phi[:, list(geometry.UPPER_INNER_LIP)] - phi[:, list(geometry.LOWER_INNER_LIP)]).norm(dim=-1).mean(-1)
 
 
 # Weight of the closure term of L_mg: 10⁻³ inter-ocular units (≈ 0.14 px in the 512² metric crop) of extra
-# opening in a closed frame costs as much as a whole unit of the timing term. L_sc sits in the
-# hundreds in f's units, so anything weaker lets the style hold the lips apart through silences
-# and m/b/p (at 10²: the mouth stayed shut in silences 60 % less often on the evaluation clips).
+# opening in a closed frame costs as much as a whole unit of the timing term. L_sc dwarfs the
+# timing term in f's units, so a weaker weight lets the style hold the lips apart through silences
+# and m/b/p.
 CLOSURE_WEIGHT = 1e6
 
 
@@ -269,7 +236,7 @@ def transfer_style(
                 layer.bias.uniform_(-bound, bound, generator=g)
     f = f.to(device)
     # Two step sizes: a bias moves the motion by its own step; a weight row moves it by the step
-    # times every recurrent unit it reads, ~100× more for the same Adam step.
+    # times every recurrent unit it reads, far more for the same Adam step.
     groups = [
         {"params": [p for p in params if p.ndim > 1], "lr": config.lr},
         {"params": [p for p in params if p.ndim <= 1], "lr": config.bias_lr},

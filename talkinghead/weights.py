@@ -12,10 +12,13 @@ Resolution order for a spec (`resolve`):
    name); the project's own files set it explicitly (``motion_generator.safetensors``);
 2. the Hugging Face Hub cache (``HF_HUB_CACHE``), read from disk without any request;
 3. a download with ``hf_hub_download`` into that cache — only when downloads are allowed and the
-   Hub answered the one reachability probe this process makes (`hub_status`).
+   Hub answered the one reachability probe this process makes (`hub.status`).
 
 A file whose spec has a sha256 is hashed (streamed) before use; the verdict is remembered per
-(path, mtime, size) for the life of the process, so loading a 200 MB file twice hashes it once.
+(path, mtime, size) for the life of the process, so loading a large file twice hashes it once.
+
+Loading (`load_module`) is strict: a key or shape that does not fit is a `WeightsError` naming the
+file and the keys. `load_state_partial` is the one non-strict copy (warm-starting training).
 """
 
 from __future__ import annotations
@@ -25,12 +28,11 @@ import logging
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from talkinghead import runtime
+from talkinghead import hub
 
 if TYPE_CHECKING:
     import torch
@@ -39,11 +41,10 @@ log = logging.getLogger(__name__)
 
 # The shipped weights folder: `weights/` at the repository root, beside the package.
 DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-# Seconds the one Hub reachability probe may take before the Hub counts as unreachable.
-PROBE_TIMEOUT_S = 3.0
 # Bytes read per step when hashing; large enough to keep hashing near disk speed.
 _HASH_CHUNK = 1 << 20
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+ModuleT = TypeVar("ModuleT", bound="torch.nn.Module")
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,11 +150,12 @@ def groups() -> list[str]:
     return list(dict.fromkeys(s.group for s in REGISTRY.values()))
 
 
-_LP_REPO = "Kijai/LivePortrait_safetensors"
-# sha256 and sizes as published on the Hub (Git LFS pointers); see
+# LivePortrait's networks (`talkinghead.networks.liveportrait`): KwaiVGI/LivePortrait's weights (MIT) as
+# safetensors. sha256 and sizes as published on the Hub (Git LFS pointers); see
 # ../shared/reference/liveportrait/README.md "Kijai's files". The motion extractor's hash was read
 # from a mirror whose other four files carry the same hashes as this repo; the spade generator's
-# exact size was not published (≈222 MB).
+# exact size was not published.
+_LP_REPO = "Kijai/LivePortrait_safetensors"
 for _stem, _sha, _size, _what in (
     ("appearance_feature_extractor", "38bef5de50a92bf1fc66e8c511051a19dfacdf80c37f8713425ec15dc9ca7d34",
      3_361_936, "LivePortrait F: appearance feature extractor (image → 3-D feature volume)"),
@@ -181,70 +183,6 @@ register(WeightSpec(
     size_bytes=1_845_512,
     description="audio encoder + motion generator (log-mel → 68×3 landmark motion), trained by this project",
 ))
-
-
-# --------------------------------------------------------------------------------------------
-# Hub reachability: decided once per process
-
-
-@dataclass(frozen=True)
-class HubStatus:
-    """Whether downloads are attempted in this process, and why."""
-
-    # True when the Hub answered the probe and no offline switch is set.
-    reachable: bool
-    # Human-readable reason, used in messages ("offline mode: HF_HUB_OFFLINE=1", ...).
-    reason: str
-
-
-_hub_status: HubStatus | None = None
-_hub_lock = threading.Lock()
-
-
-def _hub_endpoint() -> str:
-    from huggingface_hub import constants
-
-    return constants.ENDPOINT
-
-
-def hub_cache_dir() -> str:
-    """The Hub cache folder. Read at call time: huggingface_hub reads $HF_HUB_CACHE once, at import."""
-    from huggingface_hub import constants
-
-    return constants.HF_HUB_CACHE
-
-
-def hub_status() -> HubStatus:
-    """Decide once per process whether the Hub can be used, and remember it.
-
-    Offline when ``HF_HUB_OFFLINE`` or ``TALKINGHEAD_OFFLINE`` is set to 1; otherwise one short probe
-    of the Hub endpoint (at most `PROBE_TIMEOUT_S`). Never a per-file wait.
-    """
-    global _hub_status
-    with _hub_lock:
-        if _hub_status is None:
-            _hub_status = _decide_hub_status()
-            log.info("Hugging Face Hub: %s", _hub_status.reason)
-        return _hub_status
-
-
-def _decide_hub_status() -> HubStatus:
-    switch = runtime.offline_switch()
-    if switch:
-        return HubStatus(False, f"offline mode ({switch})")
-    endpoint = _hub_endpoint()
-    start = time.monotonic()
-    if runtime.reachable(endpoint, PROBE_TIMEOUT_S):
-        return HubStatus(True, f"{endpoint} reachable")
-    elapsed = time.monotonic() - start
-    return HubStatus(False, f"{endpoint} unreachable (the probe failed after {elapsed:.1f} s)")
-
-
-def reset_hub_status() -> None:
-    """Forget the reachability decision (tests; or after the network came back)."""
-    global _hub_status
-    with _hub_lock:
-        _hub_status = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,22 +253,14 @@ class Located:
     path: Path
 
 
-def locate(
-    name_or_spec: str | WeightSpec, *, local_dir: str | os.PathLike[str] | None = None
-) -> Located | None:
+def locate(name_or_spec: str | WeightSpec, *, local_dir: str | os.PathLike[str] | None = None) -> Located | None:
     """Find the file in the weights folder or the Hub cache, without any network access or hashing."""
     spec = get_spec(name_or_spec)
     local = weights_dir(local_dir) / spec.relative_local_path
     if local.is_file():
         return Located("local", local)
-    from huggingface_hub import try_to_load_from_cache
-
-    cached = try_to_load_from_cache(
-        spec.repo_id, spec.filename, cache_dir=hub_cache_dir(), revision=spec.revision
-    )
-    if isinstance(cached, str):  # None: not cached; _CACHED_NO_EXIST: known absent upstream
-        return Located("cache", Path(cached))
-    return None
+    cached = hub.cached_file(spec.repo_id, spec.filename, revision=spec.revision)
+    return Located("cache", cached) if cached is not None else None
 
 
 def _not_found(spec: WeightSpec, local_dir: str | os.PathLike[str] | None, why: str) -> WeightsNotFound:
@@ -338,26 +268,20 @@ def _not_found(spec: WeightSpec, local_dir: str | os.PathLike[str] | None, why: 
     return WeightsNotFound(
         f"weights {spec.name!r} not found: {spec.filename} (Hub repo {spec.repo_id}"
         f"{'@' + spec.revision if spec.revision else ''}) is neither at {local} nor in the Hub cache "
-        f"{hub_cache_dir()}, and {why}. Fetch it with: python -m talkinghead weights download {spec.group} "
+        f"{hub.cache_dir()}, and {why}. Fetch it with: python -m talkinghead weights download {spec.group} "
         f"(on a machine with internet access), or copy the file to {local}."
     )
 
 
 def download(spec: WeightSpec, *, force: bool = False) -> Path:
-    """Download `spec`'s file into the Hub cache (call only when `hub_status().reachable`)."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HTTPError, XetDownloadError
-
+    """Download `spec`'s file into the Hub cache (call only when `hub.status().reachable`)."""
     try:
-        path = hf_hub_download(spec.repo_id, spec.filename, revision=spec.revision, force_download=force)
-    # huggingface_hub signals failures through OSError subclasses (repo/file missing, no
-    # connection), httpx errors during the transfer, and ValueError for bad arguments.
-    except (OSError, ValueError, HTTPError, EntryNotFoundError, XetDownloadError) as exc:
+        return hub.download(spec.repo_id, spec.filename, revision=spec.revision, force=force)
+    except hub.DownloadError as exc:
         raise WeightsNotFound(
             f"could not download {spec.filename} from Hub repo {spec.repo_id} for weights {spec.name!r}: "
             f"{exc}. Retry with: python -m talkinghead weights download {spec.name}"
         ) from exc
-    return Path(path)
 
 
 def resolve(
@@ -378,7 +302,7 @@ def resolve(
         return found.path
     if not allow_download:
         raise _not_found(spec, local_dir, "downloads were not allowed")
-    status = hub_status()
+    status = hub.status()
     if not status.reachable:
         raise _not_found(spec, local_dir, f"the Hub cannot be used: {status.reason}")
     log.info("downloading %s from %s", spec.filename, spec.repo_id)
@@ -420,22 +344,29 @@ def split_by_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, 
 def load_tensors(
     name_or_spec: str | WeightSpec,
     *,
+    path: str | os.PathLike[str] | None = None,
     local_dir: str | os.PathLike[str] | None = None,
     allow_download: bool = True,
 ) -> dict[str, torch.Tensor]:
-    """All tensors of the spec's file on CPU (only those under `spec.key_prefix`, prefix removed)."""
+    """All tensors of the spec's file on CPU (only those under `spec.key_prefix`, prefix removed).
+
+    The file is the resolved, verified one (`resolve`), or `path` when given: another version of the
+    same network (e.g. a freshly trained one), read without a checksum.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     spec = get_spec(name_or_spec)
-    path = resolve(spec, local_dir=local_dir, allow_download=allow_download)
+    registered = path is None
+    path = resolve(spec, local_dir=local_dir, allow_download=allow_download) if registered else path
     try:
         tensors = load_file(path, device="cpu")
     except SafetensorError as exc:
+        origin = f": {spec.filename} from Hub repo {spec.repo_id}" if registered else ", another version"
+        fix = f"Delete it and download it again: python -m talkinghead weights download {spec.name}"
         raise WeightsCorrupt(
-            f"weights file {path} ({spec.name}: {spec.filename} from Hub repo {spec.repo_id}) is not a "
-            f"valid safetensors file ({exc}). Delete it and download it again: "
-            f"python -m talkinghead weights download {spec.name}"
+            f"weights file {path} ({spec.name}{origin}) is not a valid safetensors file ({exc}). "
+            + (fix if registered else "Write it again.")
         ) from exc
     if spec.key_prefix is not None:
         tensors = split_by_prefix(tensors, spec.key_prefix)
@@ -448,12 +379,13 @@ def _few(keys: list[str], n: int = 5) -> str:
 
 
 def load_state_strict(
-    module: torch.nn.Module, tensors: dict[str, torch.Tensor], *, source: str = "weights"
-) -> torch.nn.Module:
+    module: ModuleT, tensors: dict[str, torch.Tensor], *, source: str = "weights", fix: str | None = None
+) -> ModuleT:
     """`module.load_state_dict(tensors, strict=True)`, then `.eval()`; returns the module.
 
-    Missing keys, unexpected keys and shape mismatches become one WeightsError naming `source` and
-    a few of the offending keys, so a layout difference reads as such and not as a torch traceback.
+    Missing keys, unexpected keys and shape mismatches become one WeightsError naming `source`, a few
+    of the offending keys and, when given, `fix` (what to do), so a layout difference reads as such
+    and not as a torch traceback. Nothing is copied unless everything fits.
     """
     expected = module.state_dict()
     missing = [k for k in expected if k not in tensors]
@@ -463,17 +395,12 @@ def load_state_strict(
         for k, v in expected.items()
         if k in tensors and tuple(tensors[k].shape) != tuple(v.shape)
     ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_few(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_few(unexpected)}")
-    if mismatched:
-        problems.append(f"shape mismatches (file≠module): {_few(mismatched)}")
+    labelled = {"missing keys": missing, "unexpected keys": unexpected, "shape mismatches (file≠module)": mismatched}
+    problems = [f"{label}: {_few(keys)}" for label, keys in labelled.items() if keys]
     if problems:
         raise WeightsError(
             f"{source} do not fit {type(module).__name__} ({len(tensors)} tensors for "
-            f"{len(expected)} state-dict entries): " + "; ".join(problems)
+            f"{len(expected)} state-dict entries): " + "; ".join(problems) + (f". {fix}" if fix else "")
         )
     try:
         module.load_state_dict(tensors, strict=True)
@@ -482,67 +409,37 @@ def load_state_strict(
     return module.eval()
 
 
+def load_state_partial(
+    module: torch.nn.Module, tensors: dict[str, torch.Tensor], *, source: str = "weights"
+) -> tuple[list[str], list[str]]:
+    """Copy the tensors whose keys `module` has (shapes must fit); returns (missing, unexpected) keys.
+
+    The one non-strict load, for warm-starting a network from a related one; the caller judges the
+    differences. The module's mode is left as it is.
+    """
+    try:
+        result = module.load_state_dict(tensors, strict=False)
+    except RuntimeError as exc:  # shape mismatches are refused even here
+        raise WeightsError(f"{source} do not load into {type(module).__name__}: {exc}") from exc
+    return list(result.missing_keys), list(result.unexpected_keys)
+
+
 def load_module(
-    module: torch.nn.Module,
+    module: ModuleT,
     name_or_spec: str | WeightSpec,
     *,
+    path: str | os.PathLike[str] | None = None,
     local_dir: str | os.PathLike[str] | None = None,
     allow_download: bool = True,
-) -> torch.nn.Module:
-    """Resolve, verify and strictly load the registered weights into `module`; returns it in eval mode."""
-    spec = get_spec(name_or_spec)
-    tensors = load_tensors(spec, local_dir=local_dir, allow_download=allow_download)
-    prefix = f", prefix {spec.key_prefix}" if spec.key_prefix else ""
-    where = f"weights {spec.name!r} ({spec.filename}{prefix})"
-    return load_state_strict(module, tensors, source=where)
+) -> ModuleT:
+    """Resolve, verify and strictly load the registered weights into `module`; returns it in eval mode.
 
-
-# --------------------------------------------------------------------------------------------
-# Upload
-
-
-@dataclass(frozen=True)
-class Uploaded:
-    """What `upload` published."""
-
-    # Hub repo the file went to.
-    repo_id: str
-    # Path of the file inside the repo.
-    path_in_repo: str
-    # sha256 of the uploaded file: the value to put into the spec.
-    sha256: str
-    # URL of the commit the upload created.
-    commit_url: str
-
-
-def upload(
-    name_or_spec: str | WeightSpec,
-    *,
-    repo_id: str | None = None,
-    token: str | None = None,
-    local_dir: str | os.PathLike[str] | None = None,
-) -> Uploaded:
-    """Publish the spec's local file to the Hub (creating the repo if needed).
-
-    The file comes from the weights folder or the Hub cache and must pass its checksum when the spec
-    has one. The token defaults to huggingface_hub's own ($HF_TOKEN or `hf auth login`).
+    Every network's weights load through here. `path` reads another version of the same network's
+    file instead, unverified (see `load_tensors`).
     """
-    from huggingface_hub import HfApi
-
     spec = get_spec(name_or_spec)
-    path = resolve(spec, local_dir=local_dir, allow_download=False)
-    status = hub_status()
-    if not status.reachable:
-        raise WeightsError(f"cannot upload {path} to the Hub: {status.reason}")
-    target = repo_id or spec.repo_id
-    sha = file_sha256(path)
-    api = HfApi(token=token)
-    api.create_repo(target, repo_type="model", exist_ok=True)
-    info = api.upload_file(
-        path_or_fileobj=str(path),
-        path_in_repo=spec.filename,
-        repo_id=target,
-        repo_type="model",
-        commit_message=f"Upload {spec.filename} (sha256 {sha})",
-    )
-    return Uploaded(repo_id=target, path_in_repo=spec.filename, sha256=sha, commit_url=str(info.commit_url))
+    tensors = load_tensors(spec, path=path, local_dir=local_dir, allow_download=allow_download)
+    prefix = f", prefix {spec.key_prefix}" if spec.key_prefix else ""
+    where = f"weights {spec.name!r} ({Path(path).name if path is not None else spec.filename}{prefix})"
+    fix = f"Use the unmodified file from Hub repo {spec.repo_id}: python -m talkinghead weights download {spec.name}"
+    return load_state_strict(module, tensors, source=where, fix=fix if path is None else None)

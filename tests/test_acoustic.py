@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from talkinghead import acoustic as A
-from talkinghead.audio import audio_features, mel_filterbank
+from talkinghead.features import audio_features, mel_filterbank
 
 SR = 16_000
 

@@ -9,11 +9,11 @@ import skimage.data
 
 from talkinghead import geometry, runtime
 from talkinghead.errors import InputError
-from talkinghead.face import get_landmarker, select
+from talkinghead.face import backend_choice, get_landmarker
 from talkinghead.face.mediapipe68 import MP_TO_68
 from talkinghead.face.plausibility import MIRROR_68, is_plausible_layout
 from talkinghead.face.tracking import follow_face, smooth_track
-from talkinghead.face.types import FaceCandidate, points_bbox
+from talkinghead.face.types import FaceCandidate, NoFaceError, points_bbox
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_z_is_in_pixels(astro_det):
 def test_no_face_is_an_input_error(mp_lm, kind):
     rng = np.random.default_rng(0)
     image = np.full((240, 320, 3), 128, np.uint8) if kind == "flat" else rng.integers(0, 256, (240, 320, 3), np.uint8)
-    with pytest.raises(InputError, match=r"^No face found in the portrait: upload"):
+    with pytest.raises(NoFaceError, match=r"^No face found in the portrait: upload"):
         mp_lm.detect(image, what="the portrait")
 
 
@@ -260,7 +260,7 @@ def test_track_interpolates_a_lost_frame(mp_lm, astronaut):
 
 def test_track_without_any_face_is_an_input_error(mp_lm):
     frames = np.full((4, 120, 160, 3), 90, np.uint8)
-    with pytest.raises(InputError, match="No face found in the style clip"):
+    with pytest.raises(NoFaceError, match="No face found in the style clip"):
         mp_lm.track(frames, 25.0, what="the style clip")
 
 
@@ -359,53 +359,53 @@ def fake_env(monkeypatch):
         return state["reachable"]
 
     monkeypatch.setattr(runtime, "reachable", reach)
-    for var in (select.ENV_BACKEND, *runtime.OFFLINE_ENV):
+    for var in (backend_choice.ENV_BACKEND, *runtime.OFFLINE_ENV):
         monkeypatch.delenv(var, raising=False)
     return state
 
 
 def test_auto_without_gpu_is_mediapipe(fake_env):
     fake_env["weights"] = True
-    name, reason = select.resolve_backend("auto")
+    name, reason = backend_choice.resolve_backend("auto")
     assert name == "mediapipe" and "no CUDA GPU" in reason
 
 
 def test_auto_with_gpu_and_cached_weights_is_fan(fake_env):
     fake_env.update(cuda=True, weights=True)
-    assert select.resolve_backend("auto")[0] == "fan"
+    assert backend_choice.resolve_backend("auto")[0] == "fan"
     assert fake_env["reached"] == 0
 
 
 def test_auto_with_gpu_downloads_only_when_online(fake_env, monkeypatch):
     fake_env.update(cuda=True, reachable=True)
-    assert select.resolve_backend("auto")[0] == "fan"
+    assert backend_choice.resolve_backend("auto")[0] == "fan"
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     reached = fake_env["reached"]
-    name, reason = select.resolve_backend("auto")
+    name, reason = backend_choice.resolve_backend("auto")
     assert name == "mediapipe" and "offline" in reason and fake_env["reached"] == reached
     monkeypatch.delenv("HF_HUB_OFFLINE")
     fake_env["reachable"] = False
-    assert select.resolve_backend("auto")[0] == "mediapipe"
+    assert backend_choice.resolve_backend("auto")[0] == "mediapipe"
 
 
 def test_env_and_argument_override(fake_env, monkeypatch):
     fake_env.update(cuda=True, weights=True)
-    monkeypatch.setenv(select.ENV_BACKEND, "mediapipe")
-    assert select.resolve_backend("auto") == ("mediapipe", f"{select.ENV_BACKEND}=mediapipe")
-    assert select.resolve_backend("fan")[0] == "fan"  # the argument beats the environment
+    monkeypatch.setenv(backend_choice.ENV_BACKEND, "mediapipe")
+    assert backend_choice.resolve_backend("auto") == ("mediapipe", f"{backend_choice.ENV_BACKEND}=mediapipe")
+    assert backend_choice.resolve_backend("fan")[0] == "fan"  # the argument beats the environment
     fake_env["cuda"] = False
-    monkeypatch.setenv(select.ENV_BACKEND, "fan")
-    assert select.resolve_backend("auto")[0] == "fan"
-    monkeypatch.setenv(select.ENV_BACKEND, "dlib")
-    with pytest.raises(InputError, match=select.ENV_BACKEND):
-        select.resolve_backend("auto")
+    monkeypatch.setenv(backend_choice.ENV_BACKEND, "fan")
+    assert backend_choice.resolve_backend("auto")[0] == "fan"
+    monkeypatch.setenv(backend_choice.ENV_BACKEND, "dlib")
+    with pytest.raises(InputError, match=backend_choice.ENV_BACKEND):
+        backend_choice.resolve_backend("auto")
     with pytest.raises(InputError, match="Unknown landmark backend"):
-        select.resolve_backend("openface")
+        backend_choice.resolve_backend("openface")
 
 
 def test_auto_falls_back_when_fan_fails_to_load(fake_env, monkeypatch, caplog):
     fake_env.update(cuda=True, weights=True)
-    real = select._construct
+    real = backend_choice._construct
     attempts = []
 
     def construct(name, device):
@@ -414,16 +414,16 @@ def test_auto_falls_back_when_fan_fails_to_load(fake_env, monkeypatch, caplog):
             raise InputError("weights unavailable")
         return real(name, device)
 
-    monkeypatch.setattr(select, "_construct", construct)
-    monkeypatch.setattr(select, "_cache", {})
-    monkeypatch.setattr(select, "_resolved", {})
-    with caplog.at_level("INFO", logger="talkinghead.face.select"):
-        lm = select.get_landmarker("auto")
+    monkeypatch.setattr(backend_choice, "_construct", construct)
+    monkeypatch.setattr(backend_choice, "_cache", {})
+    monkeypatch.setattr(backend_choice, "_resolved", {})
+    with caplog.at_level("INFO", logger="talkinghead.face.backend_choice"):
+        lm = backend_choice.get_landmarker("auto")
     assert lm.name == "mediapipe"
     assert "fan failed to load" in caplog.text
-    assert select.get_landmarker("auto") is lm and len(attempts) == 1  # not retried on every call
+    assert backend_choice.get_landmarker("auto") is lm and len(attempts) == 1  # not retried on every call
     with pytest.raises(InputError, match="weights unavailable"):
-        select.get_landmarker("fan")
+        backend_choice.get_landmarker("fan")
 
 
 def test_landmarker_is_cached(mp_lm):

@@ -152,8 +152,8 @@ def test_expression_is_the_residual(can):
 
 def test_mouth_features_are_pose_and_scale_free(can):
     face = can.copy()
-    face[[61, 62, 63], 1] -= 0.04
-    face[[65, 66, 67], 1] += 0.06
+    face[list(g.UPPER_INNER_LIP), 1] -= 0.04
+    face[list(g.LOWER_INNER_LIP), 1] += 0.06
     ref = g.mouth_features(face).as_array()
     assert ref[0] == pytest.approx(g.mouth_features(can).opening + 0.1, abs=0.02)
     for angles, scale in (((30, 10, -15), 400.0), ((-20, -15, 40), 3.0)):
@@ -161,6 +161,18 @@ def test_mouth_features_are_pose_and_scale_free(can):
         np.testing.assert_allclose(g.mouth_features(posed).as_array(), ref, rtol=1e-9)
     batch = np.stack([can, face])
     assert g.mouth_features(batch).as_array().shape == (2, 5)
+
+
+def test_open_mouth_parts_the_lips_and_close_mouth_brings_them_together(can):
+    opened = g.open_mouth(can, 0.2)
+    assert g.mouth_features(opened).opening > g.mouth_features(can).opening + 0.15
+    closed = g.close_mouth(opened)
+    for up, lo in g.INNER_LIP_PAIRS:
+        assert closed[lo, 1] <= closed[up, 1] + 1e-12  # no gap left between the inner lips
+    rigid = list(g.RIGID)
+    np.testing.assert_array_equal(closed[rigid], can[rigid])  # only the mouth and jaw move
+    shut = g.close_mouth(closed)  # a closed mouth is returned unchanged
+    np.testing.assert_array_equal(shut, closed)
 
 
 def test_eye_openness_closes(can):

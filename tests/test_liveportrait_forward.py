@@ -16,9 +16,9 @@ from talkinghead.networks.liveportrait import (
     SpadeGenerator,
     WarpingNetwork,
     build_liveportrait,
+    keypoints,
 )
 from talkinghead.networks.liveportrait import configs as C
-from talkinghead.networks.liveportrait import keypoints as K
 
 
 @pytest.mark.slow
@@ -35,13 +35,13 @@ def test_full_size_chain_on_cpu() -> None:
         expected = {"pitch": 66, "yaw": 66, "roll": 66, "t": 3, "exp": 63, "scale": 1, "kp": 63}
         assert {k: tuple(v.shape) for k, v in raw.items()} == {k: (1, n) for k, n in expected.items()}
 
-        info = K.refine_kp_info(raw)
-        x_s = K.transform_keypoint(info)  # 1×21×3
-        rot_d = K.rotation_matrix(info["pitch"] + 5.0, info["yaw"] - 10.0, info["roll"])  # a turned head
-        x_d = K.pose_keypoints(info["kp"], rot_d, info["exp"], info["scale"], info["t"])
-        x_d = K.apply_stitching(nets.stitching.stitching, x_s, x_d)
-        x_d = x_d + K.retarget_eye(nets.stitching.eye, x_s, torch.full((1, 3), 0.3))
-        x_d = x_d + K.retarget_lip(nets.stitching.lip, x_s, torch.full((1, 2), 0.2))
+        info = keypoints.refine_kp_info(raw)
+        x_s = keypoints.transform_keypoint(info)  # 1×21×3
+        rot_d = keypoints.rotation_matrix(info["pitch"] + 5.0, info["yaw"] - 10.0, info["roll"])  # a turned head
+        x_d = keypoints.pose_keypoints(info["kp"], rot_d, info["exp"], info["scale"], info["t"])
+        x_d = keypoints.apply_stitching(nets.stitching.stitching, x_s, x_d)
+        x_d = x_d + keypoints.retarget_eye(nets.stitching.eye, x_s, torch.full((1, 3), 0.3))
+        x_d = x_d + keypoints.retarget_lip(nets.stitching.lip, x_s, torch.full((1, 2), 0.2))
         assert x_s.shape == x_d.shape == (1, 21, 3)
 
         warped = nets.warping(feature, kp_source=x_s, kp_driving=x_d)

@@ -2,7 +2,7 @@
 
 The key lists (``../shared/reference/liveportrait/keys_*.json``) hold every key, shape, dtype and
 parameter/buffer kind of the Hub safetensors, in order. Matching them is what lets the Hub files
-load with ``strict=True``.
+load with ``strict=True`` through the project's one loader (``weights.load_state_strict``).
 """
 
 from __future__ import annotations
@@ -14,20 +14,10 @@ import pytest
 import torch
 from safetensors.torch import save
 
-from talkinghead.networks.liveportrait import (
-    FULL,
-    HUB_BYTES,
-    HUB_FILES,
-    HUB_SHA256,
-    build_liveportrait,
-    load_liveportrait_state,
-)
+from talkinghead import weights
+from talkinghead.networks.liveportrait import FULL, StitchingRetargeting, build_liveportrait
 from talkinghead.networks.liveportrait import configs as C
-from talkinghead.networks.liveportrait.stitching_retargeting import (
-    CHECKPOINT_PREFIXES,
-    StitchingRetargeting,
-    split_stitching_state,
-)
+from talkinghead.render.liveportrait import WEIGHT_NAMES
 
 KEY_FILES = {
     "appearance": "keys_appearance_feature_extractor.json",
@@ -40,6 +30,11 @@ STITCHING_KEY_FILES = {
     "lip": "keys_stitching_retargeting_module.retarget_mouth.json",
     "eye": "keys_stitching_retargeting_module.retarget_eye.json",
 }
+
+
+def hub_file(role: str) -> str:
+    """The registered file name of a network role."""
+    return weights.get_spec(WEIGHT_NAMES[role]).filename
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +70,7 @@ def _expected(entries: list[dict]) -> list[tuple[str, tuple[int, ...], str, str]
 @pytest.mark.parametrize("role", list(KEY_FILES))
 def test_base_network_layout_matches_checkpoint(nets, reference: Path, role: str) -> None:
     spec = json.loads((reference / KEY_FILES[role]).read_text())
-    assert spec["checkpoint_file"] == HUB_FILES[role]
+    assert spec["checkpoint_file"] == hub_file(role)
     assert spec["checkpoint_key_prefix"] == ""
     module = getattr(nets, role)
     assert _layout(module) == _expected(spec["entries"])
@@ -85,11 +80,14 @@ def test_base_network_layout_matches_checkpoint(nets, reference: Path, role: str
 
 @pytest.mark.parametrize("role", list(STITCHING_KEY_FILES))
 def test_stitching_layout_matches_flat_checkpoint(nets, reference: Path, role: str) -> None:
+    """S's state dict is the flat file: each MLP sits under its checkpoint prefix, named by role."""
     spec = json.loads((reference / STITCHING_KEY_FILES[role]).read_text())
-    assert spec["checkpoint_file"] == HUB_FILES["stitching"]
-    assert spec["checkpoint_key_prefix"] == CHECKPOINT_PREFIXES[role] + "."
+    assert spec["checkpoint_file"] == hub_file("stitching")
+    prefix = spec["checkpoint_key_prefix"]
     mlp = getattr(nets.stitching, role)
-    assert _layout(mlp, prefix=spec["checkpoint_key_prefix"]) == _expected(spec["entries"])
+    assert mlp is getattr(nets.stitching, prefix.removesuffix("."))
+    assert _layout(mlp, prefix=prefix) == _expected(spec["entries"])
+    assert [e for e in _layout(nets.stitching) if e[0].startswith(prefix)] == _expected(spec["entries"])
     assert sum(p.numel() for p in mlp.parameters()) == spec["total_parameters"]
 
 
@@ -98,13 +96,13 @@ def test_serialized_size_and_hash_match_hub_file(nets, reference: Path, role: st
     """A safetensors file of our state dict has the Hub file's exact byte size (same tensors, fp32)."""
     key_file = KEY_FILES.get(role, STITCHING_KEY_FILES["stitching"])
     spec = json.loads((reference / key_file).read_text())
-    module = getattr(nets, role)
-    state = module.checkpoint_state() if role == "stitching" else module.state_dict()
+    state = getattr(nets, role).state_dict()
     size = len(save({k: v.contiguous() for k, v in state.items()}, metadata={"format": "pt"}))
     assert size == spec["predicted_safetensors_file_bytes"]
-    assert HUB_SHA256[HUB_FILES[role]] == spec["hub_file"]["sha256"]
-    if HUB_FILES[role] in HUB_BYTES:
-        assert HUB_BYTES[HUB_FILES[role]] == spec["hub_file"]["bytes"] == size
+    registered = weights.get_spec(WEIGHT_NAMES[role])
+    assert registered.sha256 == spec["hub_file"]["sha256"]
+    if registered.size_bytes is not None:
+        assert registered.size_bytes == spec["hub_file"]["bytes"] == size
 
 
 def test_full_configs_match_reference(reference: Path) -> None:
@@ -126,53 +124,41 @@ def test_full_configs_match_reference(reference: Path) -> None:
         )
 
 
-def _checkpoint_files(nets) -> dict[str, dict[str, torch.Tensor]]:
-    files = {HUB_FILES[role]: module.state_dict() for role, module in nets.modules_by_role() if role != "stitching"}
-    files[HUB_FILES["stitching"]] = nets.stitching.checkpoint_state()
-    return files
-
-
-def test_load_liveportrait_state_is_strict_and_complete(nets) -> None:
+def test_every_network_loads_strictly_from_its_own_state(nets) -> None:
     torch.manual_seed(1)
     other = build_liveportrait(FULL)
-    load_liveportrait_state(other, _checkpoint_files(nets))
     for (role, a), (_, b) in zip(nets.modules_by_role(), other.modules_by_role(), strict=True):
+        weights.load_state_strict(b, a.state_dict(), source=hub_file(role))
         sa, sb = a.state_dict(), b.state_dict()
         assert sa.keys() == sb.keys(), role
         assert all(torch.equal(sa[k], sb[k]) for k in sa), role
 
 
-def test_load_liveportrait_state_names_the_bad_file(nets) -> None:
-    files = _checkpoint_files(nets)
-    broken = dict(files)
-    broken[HUB_FILES["warping"]] = {k: v for k, v in files[HUB_FILES["warping"]].items() if "fourth" not in k}
-    with pytest.raises(ValueError, match="warping_module.safetensors.*missing: fourth.weight"):
-        load_liveportrait_state(nets, broken)
-    renamed = dict(files)
-    renamed[HUB_FILES["appearance"]] = {"module." + k: v for k, v in files[HUB_FILES["appearance"]].items()}
-    with pytest.raises(ValueError, match="appearance_feature_extractor.safetensors.*unexpected: module.first"):
-        load_liveportrait_state(nets, renamed)
-    reshaped = dict(files)
-    reshaped[HUB_FILES["motion"]] = dict(files[HUB_FILES["motion"]])
-    reshaped[HUB_FILES["motion"]]["detector.fc_t.bias"] = torch.zeros(4)
-    with pytest.raises(ValueError, match="motion_extractor.safetensors.*wrong shape: detector.fc_t.bias"):
-        load_liveportrait_state(nets, reshaped)
-    without = {k: v for k, v in files.items() if k != HUB_FILES["generator"]}
-    with pytest.raises(ValueError, match="spade_generator.safetensors"):
-        load_liveportrait_state(nets, without)
+def test_strict_loading_names_the_bad_file_and_keys(nets) -> None:
+    warping = {k: v for k, v in nets.warping.state_dict().items() if "fourth" not in k}
+    with pytest.raises(weights.WeightsError, match="warping_module.safetensors.*missing keys: fourth.weight"):
+        weights.load_state_strict(nets.warping, warping, source=hub_file("warping"))
+    renamed = {"module." + k: v for k, v in nets.appearance.state_dict().items()}
+    unexpected = "appearance_feature_extractor.safetensors.*unexpected keys: module.first"
+    with pytest.raises(weights.WeightsError, match=unexpected):
+        weights.load_state_strict(nets.appearance, renamed, source=hub_file("appearance"))
+    reshaped = {**nets.motion.state_dict(), "detector.fc_t.bias": torch.zeros(4)}
+    mismatch = "motion_extractor.safetensors.*shape mismatches.*detector.fc_t.bias"
+    with pytest.raises(weights.WeightsError, match=mismatch):
+        weights.load_state_strict(nets.motion, reshaped, source=hub_file("motion"))
 
 
-def test_split_stitching_state_uses_exact_prefixes() -> None:
+def test_stitching_file_prefixes_are_exact() -> None:
+    """A key that merely starts with a prefix's text, not "prefix.", is refused, as is a missing MLP."""
     module = StitchingRetargeting(config=FULL.stitching)
-    flat = module.checkpoint_state()
-    parts = split_stitching_state(flat)
-    assert set(parts) == {"stitching", "lip", "eye"}
-    assert list(parts["eye"]) == [k for k, _ in module.eye.state_dict().items()]
-    # a key that merely starts with a prefix's text but not "prefix." is rejected, not silently split
-    with pytest.raises(ValueError, match="outside the prefixes"):
-        split_stitching_state({**flat, "retarget_eye_module_extra.mlp.0.weight": torch.zeros(1)})
-    with pytest.raises(ValueError, match="no keys for"):
-        split_stitching_state({k: v for k, v in flat.items() if not k.startswith("retarget_mouth_module.")})
+    flat = module.state_dict()
+    assert {k.split(".", 1)[0] for k in flat} == {
+        "retarget_shoulder_module", "retarget_mouth_module", "retarget_eye_module"
+    }
+    with pytest.raises(weights.WeightsError, match="unexpected keys: retarget_eye_module_extra"):
+        weights.load_state_strict(module, {**flat, "retarget_eye_module_extra.mlp.0.weight": torch.zeros(1)})
+    with pytest.raises(weights.WeightsError, match="missing keys: retarget_mouth_module"):
+        weights.load_state_strict(module, {k: v for k, v in flat.items() if not k.startswith("retarget_mouth_module.")})
 
 
 def test_config_constraints_raise_value_errors() -> None:

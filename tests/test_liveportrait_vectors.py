@@ -3,8 +3,9 @@
 Each ``../shared/reference/liveportrait/vectors_*.safetensors`` holds a tiny model's weights
 (``weights.*``), the forward inputs (``inputs.*``), the outputs (``outputs.*``) and some
 intermediate activations (``intermediates.*``), computed by the public modules in float32 on CPU.
-We load the weights strictly, run the forward call the manifest describes and compare with
-atol 1e-5 (the reference's own cross-thread-count deviation is below 4e-7).
+We load the weights strictly (``weights.load_state_strict``, the project's one loader), run the
+forward call the manifest describes and compare with atol 1e-5 (the reference's own cross-thread-count
+deviation is below 4e-7).
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
+from talkinghead import weights
 from talkinghead.networks.liveportrait import (
     AppearanceFeatureExtractor,
     MotionExtractor,
     SpadeGenerator,
     StitchingRetargeting,
     WarpingNetwork,
+    keypoints,
 )
 from talkinghead.networks.liveportrait import configs as C
-from talkinghead.networks.liveportrait import keypoints as K
 from talkinghead.networks.liveportrait.warping_network import make_coordinate_grid
 
 ATOL = 1e-5
@@ -99,8 +101,7 @@ def test_network_reproduces_reference_vectors(reference: Path, name: str) -> Non
     cls, tiny, call = NETWORKS[name]
     tensors, meta = _vectors(reference, name)
     assert _tiny_config(name, json.loads(meta["tiny_config"])) == tiny
-    model = cls(config=tiny).eval()
-    model.load_state_dict(_group(tensors, "weights"), strict=True)
+    model = weights.load_state_strict(cls(config=tiny), _group(tensors, "weights"), source=f"vectors_{name}")
 
     # forward hooks at the reference's module paths capture the intermediates
     captured: dict[str, torch.Tensor] = {}
@@ -140,18 +141,18 @@ def test_stitching_and_retargeting_reproduce_reference_vectors(reference: Path) 
         assert C.MLPConfig(spec["input_size"], tuple(spec["hidden_sizes"]), spec["output_size"]) == getattr(
             C.FULL.stitching, role
         )
-    module = StitchingRetargeting(config=C.FULL.stitching).eval()
-    module.load_checkpoint_state(_group(tensors, "weights"))  # the flat Hub layout, split by prefix
+    module = StitchingRetargeting(config=C.FULL.stitching)
+    weights.load_state_strict(module, _group(tensors, "weights"))  # the flat Hub layout, prefixes retarget_*
     i, o = _group(tensors, "inputs"), _group(tensors, "outputs")
     with torch.no_grad():
         got = {
             "stitching": module.stitching(i["stitching.x"]),
             "lip": module.lip(i["lip.x"]),
             "eye": module.eye(i["eye.x"]),
-            "wrapper.stitch": K.stitch_delta(module.stitching, i["kp_source"], i["kp_driving"]),
-            "wrapper.stitching": K.apply_stitching(module.stitching, i["kp_source"], i["kp_driving"]),
-            "wrapper.retarget_eye": K.retarget_eye(module.eye, i["kp_source"], i["eye_close_ratio"]),
-            "wrapper.retarget_lip": K.retarget_lip(module.lip, i["kp_source"], i["lip_close_ratio"]),
+            "wrapper.stitch": keypoints.stitch_delta(module.stitching, i["kp_source"], i["kp_driving"]),
+            "wrapper.stitching": keypoints.apply_stitching(module.stitching, i["kp_source"], i["kp_driving"]),
+            "wrapper.retarget_eye": keypoints.retarget_eye(module.eye, i["kp_source"], i["eye_close_ratio"]),
+            "wrapper.retarget_lip": keypoints.retarget_lip(module.lip, i["kp_source"], i["lip_close_ratio"]),
         }
     assert set(got) == set(o)
     for key, ref in o.items():
@@ -162,19 +163,19 @@ def test_keypoint_maths_reproduce_reference_vectors(reference: Path) -> None:
     tensors, _ = _vectors(reference, "transform_keypoint")
     i, o = _group(tensors, "inputs"), _group(tensors, "outputs")
     raw = {k: i[k] for k in ("pitch", "yaw", "roll", "t", "exp", "scale", "kp")}
-    got = {f"{a}_deg": K.bins_to_degrees(i[a]) for a in ("pitch", "yaw", "roll")}
-    got["rot_mat"] = K.rotation_matrix(got["pitch_deg"], got["yaw_deg"], got["roll_deg"])
-    got["kp_transformed"] = K.transform_keypoint(raw)
-    refined = K.refine_kp_info(raw)
+    got = {f"{a}_deg": keypoints.bins_to_degrees(i[a]) for a in ("pitch", "yaw", "roll")}
+    got["rot_mat"] = keypoints.rotation_matrix(got["pitch_deg"], got["yaw_deg"], got["roll_deg"])
+    got["kp_transformed"] = keypoints.transform_keypoint(raw)
+    refined = keypoints.refine_kp_info(raw)
     got.update({f"refined.{k}": refined[k] for k in ("pitch", "yaw", "roll", "kp", "exp")})
-    got["rot_probe.rot_mat"] = K.rotation_matrix(
+    got["rot_probe.rot_mat"] = keypoints.rotation_matrix(
         i["rot_probe.pitch_deg"], i["rot_probe.yaw_deg"], i["rot_probe.roll_deg"]
     )
     assert set(got) == set(o)
     for key, ref in o.items():
         _close(got[key], ref, f"keypoints outputs.{key}")
     # the refined dict (degrees, B×K×3) gives the same posed keypoints as the raw one, bit for bit
-    assert torch.equal(K.transform_keypoint(refined), K.transform_keypoint(raw))
+    assert torch.equal(keypoints.transform_keypoint(refined), keypoints.transform_keypoint(raw))
     # sample 2 has sharply peaked logits: pitch bin 0, yaw bin 65, roll bin 40
     torch.testing.assert_close(
         torch.stack([got["pitch_deg"][2], got["yaw_deg"][2], got["roll_deg"][2]]),
@@ -190,25 +191,25 @@ def test_keypoint_maths_reproduce_reference_vectors(reference: Path) -> None:
 def test_rotation_matrices_are_proper_rotations() -> None:
     torch.manual_seed(0)
     angles = (torch.rand(3, 64) - 0.5) * 360
-    rot = K.rotation_matrix(*angles)
+    rot = keypoints.rotation_matrix(*angles)
     eye = torch.eye(3).expand(64, 3, 3)
     torch.testing.assert_close(rot @ rot.transpose(1, 2), eye, atol=1e-5, rtol=0)
     torch.testing.assert_close(torch.linalg.det(rot), torch.ones(64), atol=1e-5, rtol=0)
     # pure yaw turns +x towards −z for row vectors x·R (Ry(y) applied to column vectors)
-    yaw90 = K.rotation_matrix(torch.zeros(1), torch.full((1,), 90.0), torch.zeros(1))
+    yaw90 = keypoints.rotation_matrix(torch.zeros(1), torch.full((1,), 90.0), torch.zeros(1))
     torch.testing.assert_close(
         torch.tensor([[1.0, 0.0, 0.0]]) @ yaw90[0], torch.tensor([[0.0, 0.0, -1.0]]), atol=1e-6, rtol=0
     )
 
 
 def test_bins_to_degrees_peaks_and_passthrough() -> None:
-    logits = torch.full((3, K.NUM_BINS), -1e4)
+    logits = torch.full((3, keypoints.NUM_BINS), -1e4)
     logits[0, 0], logits[1, 32], logits[2, 65] = 0.0, 0.0, 0.0
-    torch.testing.assert_close(K.bins_to_degrees(logits), torch.tensor([-97.5, -1.5, 97.5]))
+    torch.testing.assert_close(keypoints.bins_to_degrees(logits), torch.tensor([-97.5, -1.5, 97.5]))
     degrees = torch.tensor([[12.5], [-3.0]])
-    assert K.bins_to_degrees(degrees) is degrees
+    assert keypoints.bins_to_degrees(degrees) is degrees
     with pytest.raises(ValueError, match="bin logits"):
-        K.bins_to_degrees(torch.zeros(2, 65))
+        keypoints.bins_to_degrees(torch.zeros(2, 65))
 
 
 def test_identical_keypoints_give_the_identity_warp() -> None:

@@ -13,6 +13,7 @@ import pytest
 from talkinghead import metrics as M
 from talkinghead.errors import InputError
 from talkinghead.geometry import canonical_face
+from talkinghead.style.pose import PoseTrack
 
 # ---------------------------------------------------------------------------------------------
 # Reference vectors from the authors' released scripts (../shared/reference/style_metrics)
@@ -493,6 +494,44 @@ def test_a_planted_style_window_is_found() -> None:
         # generated starts 0, 13, 26; style start 0 → the window at 13 is an exact match
         assert M.style_metric(gen, style, metric=metric, window=20, stride=13) == 0.0
         assert M.style_metric(gen, style, metric=metric, window=20, stride=5) > 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The scores a request reports (canonical-frame motion)
+
+
+def _head(angles: list[list[float]], log_scale: list[float]) -> PoseTrack:
+    t = len(angles)
+    return PoseTrack(np.array(angles), np.zeros((t, 3)), np.array(log_scale), fps=25.0)
+
+
+def test_with_head_motion_rotates_and_scales_each_frame():
+    phi = np.repeat(canonical_face()[None], 3, 0)
+    track = _head([[0.0, 0.0, 0.0], [0.0, 0.0, 90.0], [0.0, 0.0, 0.0]], np.log([1.0, 1.0, 2.0]).tolist())
+    out = M.with_head_motion(phi, track)
+    np.testing.assert_allclose(out[0], phi[0], atol=1e-12)
+    # roll +90°: (x, y) → (−y, x), the face turned a quarter clockwise on screen
+    np.testing.assert_allclose(out[1][:, 0], -phi[1][:, 1], atol=1e-12)
+    np.testing.assert_allclose(out[1][:, 1], phi[1][:, 0], atol=1e-12)
+    np.testing.assert_allclose(out[2], 2.0 * phi[2], atol=1e-12)
+    np.testing.assert_array_equal(M.with_head_motion(phi, None), phi)
+    with pytest.raises(ValueError, match="frames"):
+        M.with_head_motion(phi[:2], track)
+
+
+def test_request_scores_are_the_style_metrics_in_crop_pixels():
+    gen_px, style_px = _talking(30, 2, depth=True), _talking(40, 1, depth=True)
+    unstyled, style = gen_px / M.METRIC_SCALE, style_px / M.METRIC_SCALE  # canonical-frame units
+    styled = style[:30]  # the clip's own first 30 frames
+    still = _head([[0.0, 0.0, 0.0]] * 40, [0.0] * 40)
+    scores = M.request_scores(unstyled, styled, style, head=_head([[0.0, 0.0, 0.0]] * 30, [0.0] * 30), style_head=still)
+    assert set(scores) == {"before", "after", "before_with_head", "after_with_head"}
+    in_pixels = M.style_scores(gen_px, style_px)
+    assert scores["before"] == {name.upper(): pytest.approx(in_pixels[name]) for name in M.STYLE_METRICS}
+    # a still head on both sides: the scores with head motion are the pose-free ones
+    assert scores["before_with_head"] == pytest.approx(scores["before"])
+    assert scores["after_with_head"] == pytest.approx(scores["after"])
+    assert scores["after"]["SMD"] < scores["before"]["SMD"]
 
 
 # ---------------------------------------------------------------------------------------------

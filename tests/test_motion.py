@@ -222,7 +222,7 @@ def test_coarticulation_closes_for_bilabials_and_rests_in_silence():
 
 
 def test_training_batches_match_inference_windows():
-    from talkinghead.audio import frame_windows
+    from talkinghead.features import frame_windows
     from talkinghead.train.corpus import Corpus
     from talkinghead.train.trainer import Batcher
 

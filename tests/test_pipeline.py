@@ -89,7 +89,7 @@ def test_seeded_runs_are_identical(pipeline, inputs, tmp_path):
     a = pipeline.generate(portrait, audio, style, opts, workdir=tmp_path / "a", preview=preview)
     b = pipeline.generate(portrait, audio, style, opts, workdir=tmp_path / "b", preview=preview)
     np.testing.assert_array_equal(a.phi_styled, b.phi_styled)
-    np.testing.assert_array_equal(a.pose_rotations, b.pose_rotations)
+    np.testing.assert_array_equal(a.targets.rotation, b.targets.rotation)
     np.testing.assert_array_equal(media.load_video(a.video_path).frames, media.load_video(b.video_path).frames)
 
 
@@ -109,29 +109,6 @@ def test_long_audio_is_trimmed_with_a_warning(pipeline, inputs, examples_dir, tm
 def test_bad_options_say_what_is_wrong(kwargs, message):
     with pytest.raises(InputError, match=message):
         RequestOptions(**kwargs)
-
-
-def test_with_head_motion_rotates_and_scales_each_frame():
-    from talkinghead import geometry
-    from talkinghead.pipeline import with_head_motion
-    from talkinghead.style.pose import PoseTrack
-
-    phi = np.repeat(geometry.canonical_face()[None], 3, 0)
-    track = PoseTrack(
-        delta_angles=np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 90.0], [0.0, 0.0, 0.0]]),
-        delta_translation=np.zeros((3, 3)),
-        delta_log_scale=np.log([1.0, 1.0, 2.0]),
-        fps=25.0,
-    )
-    out = with_head_motion(phi, track)
-    np.testing.assert_allclose(out[0], phi[0], atol=1e-12)
-    # roll +90°: (x, y) → (−y, x), the face turned a quarter clockwise on screen
-    np.testing.assert_allclose(out[1][:, 0], -phi[1][:, 1], atol=1e-12)
-    np.testing.assert_allclose(out[1][:, 1], phi[1][:, 0], atol=1e-12)
-    np.testing.assert_allclose(out[2], 2.0 * phi[2], atol=1e-12)
-    np.testing.assert_array_equal(with_head_motion(phi, None), phi)
-    with pytest.raises(ValueError, match="frames"):
-        with_head_motion(phi[:2], track)
 
 
 def test_generate_command_states_the_default_steps():

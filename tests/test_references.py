@@ -11,20 +11,20 @@ import pytest
 
 from talkinghead import geometry
 from talkinghead.errors import InputError
-from talkinghead.references import (
+from talkinghead.face.types import VideoLandmarks
+from talkinghead.render.base import ReferenceFrame
+from talkinghead.style import (
     LABELS,
     PoseTrack,
     StyleConfig,
     analyse_style,
     analyse_track,
 )
-from talkinghead.render.base import ReferenceFrame
 
 FPS = 25.0
 SCALE = 100.0  # image pixels per inter-ocular unit
 CENTRE = np.array([256.0, 256.0, 0.0])
 UPPER_OUTER, LOWER_OUTER = [49, 50, 51, 52, 53], [55, 56, 57, 58, 59]
-UPPER_INNER, LOWER_INNER = [61, 62, 63], [65, 66, 67]
 
 
 # ------------------------------------------------------------------------------ synthetic faces
@@ -34,7 +34,7 @@ def mouth_state(kind: str, amount: float = 1.0) -> np.ndarray:
     """The canonical face with a mouth state: "closed" (relaxed), "pressed" (lips thinned by
     ``0.45·amount``), "spread" / "round" (jaw dropped by 0.3·amount, corners out/in)."""
     c = geometry.canonical_face().copy()
-    for a, b in zip(UPPER_INNER, LOWER_INNER[::-1], strict=True):  # close the inner lips
+    for a, b in geometry.INNER_LIP_PAIRS:  # close the inner lips
         mid = (c[a, 1] + c[b, 1]) / 2.0
         c[a, 1], c[b, 1] = mid - 0.004, mid + 0.004
     if kind == "closed":
@@ -45,9 +45,9 @@ def mouth_state(kind: str, amount: float = 1.0) -> np.ndarray:
         c[LOWER_OUTER, 1] += f * (c[66, 1] - c[LOWER_OUTER, 1])
         return c
     drop = 0.3 * amount
-    lower = LOWER_OUTER + LOWER_INNER
+    lower = LOWER_OUTER + list(geometry.LOWER_INNER_LIP)
     c[lower, 1] += drop
-    c[[48, 54, 60, 64], 1] += drop / 2.0
+    c[[*geometry.OUTER_LIP_CORNERS, *geometry.INNER_LIP_CORNERS], 1] += drop / 2.0
     jaw = np.arange(4, 13)
     c[jaw, 1] += drop * np.clip(1.0 - np.abs(jaw - 8) / 5.0, 0.0, 1.0)
     factor = 1.0 + (0.12 if kind == "spread" else -0.18) * amount
@@ -95,9 +95,15 @@ def planted_track(seed: int = 0) -> np.ndarray:
     return np.array(frames)
 
 
+def tracked(points: np.ndarray, found: np.ndarray | None = None) -> VideoLandmarks:
+    """A landmark track as a landmarker returns it: one face in every frame unless ``found`` says otherwise."""
+    found = np.ones(len(points), bool) if found is None else found
+    return VideoLandmarks(points, found, (found & np.isfinite(points).all(axis=(1, 2))).astype(int), "track")
+
+
 @pytest.fixture(scope="module")
 def planted():
-    return analyse_track(planted_track(), FPS)
+    return analyse_track(tracked(planted_track()), FPS)
 
 
 def test_retrieval_finds_the_planted_frames(planted):
@@ -129,7 +135,7 @@ def test_retrieval_is_scale_and_pose_free(planted):
     pts = planted_track()
     rot = geometry.angles_to_rotation(0.0, 0.0, 15.0)
     moved = 2.5 * (pts - CENTRE) @ rot.T + np.array([900.0, 700.0, 40.0])
-    again = analyse_track(moved, FPS)
+    again = analyse_track(tracked(moved), FPS)
     assert [r.frame_index for r in again.references] == [r.frame_index for r in planted.references]
 
 
@@ -139,7 +145,7 @@ def test_a_mouth_that_never_opens_gives_low_confidence_r_and_o():
     for i in range(60):
         c = mouth_state("pressed", 0.8) if i % 10 == 0 else mouth_state("closed")
         frames.append(pose(c + rng.normal(0, 0.003, c.shape), rng.uniform(-8, 8)))
-    a = analyse_track(np.array(frames), FPS)
+    a = analyse_track(tracked(np.array(frames)), FPS)
     flags = {r.label: r.low_confidence for r in a.references}
     assert flags == {"None": False, "M": False, "R": True, "O": True}
     assert len({r.frame_index for r in a.references}) == 4
@@ -149,7 +155,7 @@ def test_a_mouth_that_never_opens_gives_low_confidence_r_and_o():
 
 def test_four_distinct_frames_even_when_all_frames_are_equal():
     frames = np.repeat(pose(mouth_state("closed"))[None], 12, 0)
-    a = analyse_track(frames, FPS)
+    a = analyse_track(tracked(frames), FPS)
     assert len({r.frame_index for r in a.references}) == 4
 
 
@@ -173,7 +179,7 @@ def sway_track(seconds: float = 4.0) -> np.ndarray:
 
 
 def test_pose_track_any_length_without_jumps():
-    a = analyse_track(sway_track(), FPS)
+    a = analyse_track(tracked(sway_track()), FPS)
     clip_step = np.abs(np.diff(a.pose_track(100, FPS).delta_angles, axis=0)).max()
     assert 0.5 < clip_step < 1.5  # ±10° at 0.5 Hz: at most 10·π/25 ≈ 1.26°/frame
     for n, fps in ((30, 25.0), (1000, 25.0), (777, 60.0)):
@@ -187,7 +193,7 @@ def test_pose_track_any_length_without_jumps():
 
 
 def test_pose_track_strength_and_composition():
-    a = analyse_track(sway_track(), FPS)
+    a = analyse_track(tracked(sway_track()), FPS)
     base = geometry.Pose.from_angles(5.0, -3.0, 2.0, translation=np.array([256.0, 250.0, 0.0]), scale=120.0)
     still = a.pose_track(200, 30.0, strength=0.0)
     assert np.all(still.delta_angles == 0) and np.all(still.delta_translation == 0)
@@ -210,7 +216,7 @@ def test_blink_detected_from_a_planted_eye_openness_dip():
         k = i - 50
         closing = {0: 0.5, 1: 1.0, 2: 1.0, 3: 0.6, 4: 0.2}.get(k, 0.0)
         frames.append(pose(close_eyes(c, closing), yaw=2.0 * np.sin(i / 9.0)))
-    a = analyse_track(np.array(frames), FPS)
+    a = analyse_track(tracked(np.array(frames)), FPS)
     assert len(a.blinks.events) == 1
     start, end = a.blinks.events[0]
     assert 1.9 < start < 2.1 and 2.05 < end < 2.3
@@ -233,11 +239,11 @@ def test_too_few_usable_frames_and_single_frame_tracks():
     pts = planted_track()
     pts[3:] = np.nan  # a face in 3 frames only
     with pytest.raises(InputError, match=r"Only 3 of the 75 frames"):
-        analyse_track(pts, FPS)
+        analyse_track(tracked(pts), FPS)
     with pytest.raises(InputError, match="single frame"):
-        analyse_track(planted_track()[:1], FPS)
+        analyse_track(tracked(planted_track()[:1]), FPS)
     with pytest.raises(InputError, match="No face"):
-        analyse_track(np.full((10, 68, 3), np.nan), FPS)
+        analyse_track(tracked(np.full((10, 68, 3), np.nan)), FPS)
 
 
 def test_missing_and_turned_frames_are_skipped_with_a_notice():
@@ -245,7 +251,7 @@ def test_missing_and_turned_frames_are_skipped_with_a_notice():
     found = np.ones(75, bool)
     found[[5, 6, 40]] = False
     pts[70] = pose(mouth_state("closed"), yaw=60.0)
-    a = analyse_track(pts, FPS, found=found)
+    a = analyse_track(tracked(pts, found), FPS)
     assert not a.track.valid[[5, 6, 40, 70]].any() and np.isfinite(a.track.canonical).all()
     assert any("4 of 75 frames" in w and "3 without a face" in w and "1 with the face turned away" in w
                for w in a.warnings)
@@ -282,7 +288,7 @@ def grey(h: int, w: int) -> np.ndarray:
 
 def test_clip_without_a_face(tmp_path):
     path = write_clip(tmp_path / "empty.mp4", [grey(128, 128)] * 12)
-    with pytest.raises(InputError, match="No face"):
+    with pytest.raises(InputError, match="No face found in any of the 12 frames of the style clip"):
         analyse_style(path)
 
 

@@ -19,15 +19,15 @@ import torch
 from huggingface_hub import constants as hub_constants
 from safetensors.torch import save_file
 
-from talkinghead import geometry
-from talkinghead import weights as W
+from talkinghead import geometry, hub, weights
 from talkinghead.errors import InputError
-from talkinghead.networks.liveportrait import HUB_FILES, build_liveportrait
+from talkinghead.networks.liveportrait import build_liveportrait, keypoints
 from talkinghead.networks.liveportrait import configs as C
-from talkinghead.networks.liveportrait import keypoints as K
-from talkinghead.render import liveportrait as LP
+from talkinghead.render import liveportrait
 from talkinghead.render.base import FrameTargets, ReferenceFrame, Renderer
-from talkinghead.render.liveportrait import LivePortraitRenderer, LivePortraitRendererConfig
+from talkinghead.render.expression_blend import lip_open_ratio, mouth_blend_weights
+from talkinghead.render.liveportrait import WEIGHT_NAMES, LivePortraitRenderer, LivePortraitRendererConfig
+from talkinghead.render.pose_conversion import lp_rotation, pixel_shift_to_keypoints
 
 # Full-size keypoint count, bins and MLPs; small convolutions; F downsamples 256² to 16² so W and G
 # run on 16² maps and G's 128² output is resized to the 512² crop.
@@ -46,6 +46,10 @@ TINY = C.LivePortraitConfig(
     generator=C.SpadeGeneratorConfig(block_expansion=4, num_down_blocks=2, out_channels=4, hidden=8),
 )
 LABELS = ("None", "M", "R", "O")
+# LivePortrait's own cropper (``parse_rect_from_landmark``): a square box around the landmarks,
+# scaled by this, then shifted up by this × its side.
+UPSTREAM_CROP_SCALE = 2.3
+UPSTREAM_CROP_SHIFT_UP = 0.125
 
 
 # ---------------------------------------------------------------- fixtures and builders
@@ -139,7 +143,7 @@ def test_protocol_shapes_and_finite_outputs(tiny, prepared):
     source, refs = prepared
     assert isinstance(tiny, Renderer) and tiny.name == "liveportrait"
     assert source.crop.shape == (512, 512, 3)
-    prep = source.cache[LP.CACHE_KEY]
+    prep = source.cache[liveportrait.CACHE_KEY]
     assert prep.feature.shape == (1, 4, 4, 16, 16) and prep.kp_source.shape == (1, 21, 3)
     assert torch.isfinite(prep.feature).all() and torch.isfinite(prep.kp_source).all()
 
@@ -206,7 +210,7 @@ def test_rotation_convention_matches_liveportrait(yaw, pitch, roll):
     so a canonical point lands at the same place in both conventions."""
     ours = geometry.angles_to_rotation(yaw, pitch, roll)
     deg = [torch.tensor([float(a)]) for a in (pitch, yaw, roll)]
-    theirs = K.rotation_matrix(*deg)[0].double().numpy()
+    theirs = keypoints.rotation_matrix(*deg)[0].double().numpy()
     np.testing.assert_allclose(theirs, ours.T, atol=1e-6)
     face = geometry.canonical_face()
     np.testing.assert_allclose(face @ theirs, face @ ours.T, atol=1e-6)
@@ -220,10 +224,10 @@ def test_pose_bins_to_rotation():
         logits[0, i] = 30.0
         return logits
 
-    pitch, yaw, roll = (K.bins_to_degrees(peaked(i)) for i in (30, 40, 26))
+    pitch, yaw, roll = (keypoints.bins_to_degrees(peaked(i)) for i in (30, 40, 26))
     assert [round(float(a), 4) for a in (pitch, yaw, roll)] == [-7.5, 22.5, -19.5]
     np.testing.assert_allclose(
-        K.rotation_matrix(pitch, yaw, roll)[0].double().numpy(),
+        keypoints.rotation_matrix(pitch, yaw, roll)[0].double().numpy(),
         geometry.angles_to_rotation(22.5, -7.5, -19.5).T,
         atol=1e-5,
     )
@@ -231,13 +235,13 @@ def test_pose_bins_to_rotation():
 
 def test_lp_rotation_is_relative_to_the_portrait():
     base_angles = (4.0, -6.0, 2.0)  # M's (pitch, yaw, roll) of the portrait
-    base = K.rotation_matrix(*(torch.tensor([a]) for a in base_angles))
+    base = keypoints.rotation_matrix(*(torch.tensor([a]) for a in base_angles))
     ours_source = geometry.angles_to_rotation(-3.0, 5.0, 1.0)  # our landmark fit of the portrait
-    same = LP.lp_rotation(base, ours_source, ours_source[None])
+    same = lp_rotation(base, ours_source, ours_source[None])
     torch.testing.assert_close(same, base, atol=1e-6, rtol=0)  # identity rotation → the source's pose
 
     turn = geometry.angles_to_rotation(20.0, 0.0, 0.0)  # head turns 20° yaw in the camera frame
-    got = LP.lp_rotation(base, ours_source, (turn @ ours_source)[None])
+    got = lp_rotation(base, ours_source, (turn @ ours_source)[None])
     expected = base[0].double().numpy() @ turn.T  # R_lp,s·ΔRᵀ
     np.testing.assert_allclose(got[0].double().numpy(), expected, atol=1e-6)
 
@@ -245,22 +249,23 @@ def test_lp_rotation_is_relative_to_the_portrait():
     eye = torch.eye(3)[None]
     for yaw, pitch, roll in ((20.0, 0.0, 0.0), (0.0, 15.0, 0.0), (0.0, 0.0, 10.0)):
         ours = geometry.angles_to_rotation(yaw, pitch, roll)[None]
-        straight = LP.lp_rotation(eye, np.eye(3), ours)
-        flipped = LP.lp_rotation(eye, np.eye(3), ours, flip_depth=True)
-        torch.testing.assert_close(straight, K.rotation_matrix(*(torch.tensor([a]) for a in (pitch, yaw, roll))))
-        torch.testing.assert_close(flipped, K.rotation_matrix(*(torch.tensor([a]) for a in (-pitch, -yaw, roll))))
+        straight = lp_rotation(eye, np.eye(3), ours)
+        flipped = lp_rotation(eye, np.eye(3), ours, flip_depth=True)
+        angles = [torch.tensor([a]) for a in (pitch, yaw, roll)]
+        torch.testing.assert_close(straight, keypoints.rotation_matrix(*angles))
+        torch.testing.assert_close(flipped, keypoints.rotation_matrix(-angles[0], -angles[1], angles[2]))
 
 
 def test_source_pose_targets_give_the_source_keypoints(tiny, prepared):
     """Targets with the portrait's own pose, shape and open eyes drive exactly x_s (before stitching),
     and the stitched keypoints are the stitching MLP's correction of x_s."""
     source, _ = prepared
-    prep = source.cache[LP.CACHE_KEY]
+    prep = source.cache[liveportrait.CACHE_KEY]
     still = FrameTargets.still(source, np.repeat(source.identity[None], 2, 0))
     kp = tiny.driving_keypoints(source, still, stitch=False)
     torch.testing.assert_close(kp, prep.kp_source.expand(2, -1, -1), atol=1e-6, rtol=0)
     stitched = tiny.driving_keypoints(source, still)
-    expected = K.apply_stitching(tiny.nets.stitching.stitching, prep.kp_source, prep.kp_source)
+    expected = keypoints.apply_stitching(tiny.nets.stitching.stitching, prep.kp_source, prep.kp_source)
     torch.testing.assert_close(stitched, expected.expand(2, -1, -1), atol=1e-6, rtol=0)
     turned = tiny.driving_keypoints(source, targets_from(source, source.identity[None], yaw=15.0), stitch=False)
     assert (turned - prep.kp_source).abs().max() > 1e-2
@@ -274,7 +279,7 @@ def test_translation_and_scale(tiny, prepared):
     one = source.identity[None]
     kp0 = r.driving_keypoints(source, targets_from(source, one), stitch=False)
     moved = r.driving_keypoints(source, targets_from(source, one, shift=(12.0, -8.0)), stitch=False)
-    step = LP.pixel_shift_to_keypoints(np.array([12.0, -8.0]), 512, tiny.feature_size)
+    step = pixel_shift_to_keypoints(np.array([12.0, -8.0]), 512, tiny.feature_size)
     delta = (moved - kp0)[0].double().numpy()
     np.testing.assert_allclose(delta[:, :2], np.broadcast_to(step, (21, 2)), atol=1e-5)
     np.testing.assert_allclose(delta[:, 2], 0.0, atol=1e-6)
@@ -288,7 +293,7 @@ def test_translation_and_scale(tiny, prepared):
 
 def test_retargeting_moves_only_when_asked(tiny, prepared):
     source, _ = prepared
-    prep = source.cache[LP.CACHE_KEY]
+    prep = source.cache[liveportrait.CACHE_KEY]
     x_s = prep.kp_source
     exprs = planted_expressions()
     # Eyes: open → no delta; closed → exactly the eye MLP's difference.
@@ -297,18 +302,19 @@ def test_retargeting_moves_only_when_asked(tiny, prepared):
                              stitch=False)
     torch.testing.assert_close(kp[0], x_s[0], atol=1e-6, rtol=0)
     ratios = prep.eye_ratios
-    closed = K.retarget_eye(tiny.nets.stitching.eye, x_s, torch.tensor([[ratios[0], ratios[1], 0.0]]).float())
-    rest = K.retarget_eye(tiny.nets.stitching.eye, x_s, torch.tensor([[ratios[0], ratios[1], ratios.mean()]]).float())
+    eye = tiny.nets.stitching.eye
+    closed = keypoints.retarget_eye(eye, x_s, torch.tensor([[ratios[0], ratios[1], 0.0]]).float())
+    rest = keypoints.retarget_eye(eye, x_s, torch.tensor([[ratios[0], ratios[1], ratios.mean()]]).float())
     torch.testing.assert_close(kp[1], (x_s + closed - rest)[0], atol=1e-5, rtol=0)
     # Lips (no references): the motion's lip-open ratio against the portrait's own.
     r = with_config(tiny, eye_retargeting=False)
     opened = source.identity + exprs["R"]
     kp = r.driving_keypoints(source, targets_from(source, np.stack([source.identity, opened])), stitch=False)
     torch.testing.assert_close(kp[0], x_s[0], atol=1e-6, rtol=0)
-    target = float(LP.lip_open_ratio(opened))
+    target = float(lip_open_ratio(opened))
     assert target > prep.lip_ratio + 0.2
     lip = tiny.nets.stitching.lip
-    want = K.retarget_lip(lip, x_s, torch.tensor([[prep.lip_ratio, target]]).float()) - K.retarget_lip(
+    want = keypoints.retarget_lip(lip, x_s, torch.tensor([[prep.lip_ratio, target]]).float()) - keypoints.retarget_lip(
         lip, x_s, torch.tensor([[prep.lip_ratio, prep.lip_ratio]]).float()
     )
     torch.testing.assert_close(kp[1], (x_s + want)[0], atol=1e-5, rtol=0)
@@ -327,7 +333,7 @@ def test_mouth_blend_picks_planted_templates():
             frames.append(face + k * exprs[label])
             truth.append(i)
     for labels in (LABELS, None):  # grouped by syllable type, and the plain soft assignment
-        w = LP.mouth_blend_weights(np.stack(frames), templates, face, labels=labels)
+        w = mouth_blend_weights(np.stack(frames), templates, face, labels=labels)
         assert w.shape == (12, 4) and (w >= 0).all()
         np.testing.assert_allclose(w.sum(1), 1.0, atol=1e-12)
         assert list(w.argmax(1)) == truth
@@ -337,7 +343,7 @@ def test_mouth_blend_picks_planted_templates():
     other = face.copy()
     other[list(geometry.MOUTH), 0] *= 1.15  # a wider mouth
     shapes = np.stack([other + e for e in exprs.values()])
-    assert list(LP.mouth_blend_weights(shapes, shapes, other, labels=LABELS).argmax(1)) == [0, 1, 2, 3]
+    assert list(mouth_blend_weights(shapes, shapes, other, labels=LABELS).argmax(1)) == [0, 1, 2, 3]
 
 
 def test_mouth_blend_follows_the_opening_smoothly():
@@ -349,17 +355,17 @@ def test_mouth_blend_follows_the_opening_smoothly():
     steps = np.linspace(0.0, 1.0, 21)
     for target in (2, 3):  # R, O
         frames = np.stack([face + f * exprs[LABELS[target]] for f in steps])
-        w = LP.mouth_blend_weights(frames, templates, face, labels=LABELS)
+        w = mouth_blend_weights(frames, templates, face, labels=LABELS)
         np.testing.assert_allclose(w[:, 2:].sum(1), steps, atol=0.06)  # open share ≈ how far it opened
         assert w[-1, target] > 0.95 and w[0, 0] > 0.95
         assert np.abs(np.diff(w, axis=0)).max() < 0.2  # 5 % more opening never moves much weight
-    half = LP.mouth_blend_weights((face + 0.5 * exprs["R"])[None], templates, face, labels=LABELS)[0]
+    half = mouth_blend_weights((face + 0.5 * exprs["R"])[None], templates, face, labels=LABELS)[0]
     assert half[0] > 0.4 and half[2] > 0.4
 
     # Open templates that are not open (a clip without open vowels): the plain soft assignment.
     flat = np.stack([face + exprs[label] for label in ("None", "M", "None", "M")])
-    w = LP.mouth_blend_weights(flat[:2], flat, face, labels=LABELS)
-    np.testing.assert_allclose(w, LP.mouth_blend_weights(flat[:2], flat, face), atol=1e-12)
+    w = mouth_blend_weights(flat[:2], flat, face, labels=LABELS)
+    np.testing.assert_allclose(w, mouth_blend_weights(flat[:2], flat, face), atol=1e-12)
 
 
 def test_frames_take_the_expression_of_the_matching_reference(tiny, prepared):
@@ -367,15 +373,15 @@ def test_frames_take_the_expression_of_the_matching_reference(tiny, prepared):
     source, refs = prepared
     r = with_config(tiny, lip_retargeting=False, eye_retargeting=False)
     motions = r._reference_motions(source, refs)
-    prep = source.cache[LP.CACHE_KEY]
+    prep = source.cache[liveportrait.CACHE_KEY]
     exprs = planted_expressions()
     canonical = np.stack([source.identity + exprs[label] for label in LABELS])
     kp = r.driving_keypoints(source, targets_from(source, canonical), refs, stitch=False)
     templates = np.stack([source.identity + ref.expression for ref in refs])
-    w = LP.mouth_blend_weights(canonical, templates, source.identity, labels=LABELS)
+    w = mouth_blend_weights(canonical, templates, source.identity, labels=LABELS)
     assert (np.diag(w) > 0.95).all()
     blend = torch.einsum("bn,nkj->bkj", torch.tensor(w).float(), torch.stack([m.expression for m in motions]))
-    want = K.pose_keypoints(prep.kp_canonical.expand(4, -1, -1), prep.rotation.expand(4, -1, -1), blend,
+    want = keypoints.pose_keypoints(prep.kp_canonical.expand(4, -1, -1), prep.rotation.expand(4, -1, -1), blend,
                             prep.scale.expand(4, -1), prep.translation.expand(4, -1))
     torch.testing.assert_close(kp, want, atol=1e-5, rtol=0)
 
@@ -383,11 +389,28 @@ def test_frames_take_the_expression_of_the_matching_reference(tiny, prepared):
 # ---------------------------------------------------------------- crop
 
 
+def upstream_crop_box(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
+    """(centre xy, side) of the square crop LivePortrait's own cropper would take around these 68
+    points (``parse_rect_from_landmark`` with scale 2.3, vy −0.125, the eye-to-mouth axis as "down")."""
+    p = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    eyes = (p[list(geometry.RIGHT_EYE)].mean(0) + p[list(geometry.LEFT_EYE)].mean(0)) / 2
+    down = p[list(geometry.MOUTH)].mean(0) - eyes
+    uy = down / max(np.linalg.norm(down), 1e-9)
+    ux = np.array([-uy[1], uy[0]])
+    centre0 = p.mean(0)
+    local = (p - centre0) @ np.stack([ux, uy]).T
+    lo, hi = local.min(0), local.max(0)
+    side = float((hi - lo).max()) * UPSTREAM_CROP_SCALE
+    mid = (lo + hi) / 2
+    centre = centre0 + ux * mid[0] + uy * mid[1] - uy * UPSTREAM_CROP_SHIFT_UP * side
+    return centre, side
+
+
 def test_source_crop_frames_the_face_like_liveportrait(tiny, prepared):
     """The SourceFace crop (resized to 256² for F and M) frames the face within a few percent of
     LivePortrait's own cropper applied to the same 68 points."""
     source, _ = prepared
-    centre, side = LP.upstream_crop_box(source.landmarks)
+    centre, side = upstream_crop_box(source.landmarks)
     assert 0.88 < side / source.size < 1.0
     assert abs(centre[0] / source.size - 0.5) < 0.02
     assert 0.0 < 0.5 - centre[1] / source.size < 0.1  # LivePortrait's box sits a little higher
@@ -407,7 +430,7 @@ def test_full_size_networks_on_cpu():
     renderer = LivePortraitRenderer.random(device="cpu", seed=0)
     image, landmarks = portrait(seed=3)
     source = renderer.prepare(image, landmarks)
-    prep = source.cache[LP.CACHE_KEY]
+    prep = source.cache[liveportrait.CACHE_KEY]
     assert prep.feature.shape == (1, 32, 16, 64, 64) and renderer.feature_size == 64
     refs = references(source, seed=4)
     isp_kp = renderer.isp_keypoints(source, refs)
@@ -440,12 +463,12 @@ def weights_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("TALKINGHEAD_OFFLINE", "1")
-    monkeypatch.setattr(W, "REGISTRY", dict(W.REGISTRY))
-    W.reset_hub_status()
-    W.clear_hash_cache()
+    monkeypatch.setattr(weights, "REGISTRY", dict(weights.REGISTRY))
+    hub.reset_status()
+    weights.clear_hash_cache()
     yield local
-    W.reset_hub_status()
-    W.clear_hash_cache()
+    hub.reset_status()
+    weights.clear_hash_cache()
 
 
 def write(path: Path, tensors: dict[str, torch.Tensor]) -> str:
@@ -461,44 +484,44 @@ def fake_hub_files(local: Path, architecture: C.LivePortraitConfig, seed: int = 
     nets = build_liveportrait(architecture)
     digests = {}
     for role, module in nets.modules_by_role():
-        state = module.checkpoint_state() if role == "stitching" else module.state_dict()
-        digests[HUB_FILES[role]] = write(local / "liveportrait" / HUB_FILES[role], state)
+        filename = weights.get_spec(WEIGHT_NAMES[role]).filename
+        digests[filename] = write(local / "liveportrait" / filename, module.state_dict())
     return nets, digests
 
 
 def test_auto_falls_back_to_warp_without_weights(weights_env):
-    from talkinghead.render.select import select_renderer
+    from talkinghead.render.renderer_choice import select_renderer
 
     renderer, reason = select_renderer("auto")
     assert renderer.name == "warp"
     assert "5 files missing" in reason and "python -m talkinghead weights download liveportrait" in reason
     with pytest.raises(InputError, match="appearance_feature_extractor.safetensors"):
         select_renderer("liveportrait")
-    with pytest.raises(W.WeightsNotFound, match="weights download liveportrait"):
+    with pytest.raises(weights.WeightsNotFound, match="weights download liveportrait"):
         LivePortraitRenderer.from_registry(device="cpu")
 
 
 def test_corrupt_files_are_named(weights_env):
-    from talkinghead.render.select import select_renderer
+    from talkinghead.render.renderer_choice import select_renderer
 
-    for spec in W.specs("liveportrait"):  # right names, wrong bytes
+    for spec in weights.specs("liveportrait"):  # right names, wrong bytes
         write(weights_env / "liveportrait" / spec.filename, {"x": torch.randn(4)})
     renderer, _ = select_renderer("auto")
     assert renderer.name == "warp"
-    with pytest.raises(W.WeightsCorrupt) as err:
+    with pytest.raises(weights.WeightsCorrupt) as err:
         LivePortraitRenderer.from_registry(device="cpu")
     message = str(err.value)
     assert "appearance_feature_extractor.safetensors" in message and "expected sha256" in message
-    assert W.REGISTRY["liveportrait/appearance_feature_extractor"].sha256 in message
+    assert weights.REGISTRY["liveportrait/appearance_feature_extractor"].sha256 in message
 
 
 def test_auto_picks_liveportrait_with_verified_weights(weights_env, monkeypatch):
-    from talkinghead.render.select import select_renderer
+    from talkinghead.render.renderer_choice import select_renderer
 
-    monkeypatch.setattr(LP, "ARCHITECTURE", TINY)
+    monkeypatch.setattr(liveportrait, "ARCHITECTURE", TINY)
     nets, digests = fake_hub_files(weights_env, TINY)
-    for spec in W.specs("liveportrait"):
-        W.REGISTRY[spec.name] = dataclasses.replace(spec, sha256=digests[spec.filename])
+    for spec in weights.specs("liveportrait"):
+        weights.REGISTRY[spec.name] = dataclasses.replace(spec, sha256=digests[spec.filename])
     renderer, reason = select_renderer("auto", device="cpu")
     assert isinstance(renderer, LivePortraitRenderer) and reason == "liveportrait weights present and verified"
     for (role, want), (_, got) in zip(nets.modules_by_role(), renderer.nets.modules_by_role()):
@@ -508,15 +531,16 @@ def test_auto_picks_liveportrait_with_verified_weights(weights_env, monkeypatch)
 
 
 def test_layout_mismatch_names_the_file(weights_env, monkeypatch):
-    monkeypatch.setattr(LP, "ARCHITECTURE", TINY)
+    monkeypatch.setattr(liveportrait, "ARCHITECTURE", TINY)
     nets, _ = fake_hub_files(weights_env, TINY)
     state = nets.warping.state_dict()
     state.pop(next(iter(state)))  # one key missing
-    path = weights_env / "liveportrait" / HUB_FILES["warping"]
+    warping = weights.get_spec(WEIGHT_NAMES["warping"]).filename
+    path = weights_env / "liveportrait" / warping
     digest = write(path, state)
-    for spec in W.specs("liveportrait"):
+    for spec in weights.specs("liveportrait"):
         existing = weights_env / "liveportrait" / spec.filename
-        sha = digest if spec.filename == HUB_FILES["warping"] else W.file_sha256(existing)
-        W.REGISTRY[spec.name] = dataclasses.replace(spec, sha256=sha)
-    with pytest.raises(W.WeightsError, match="warping_module.safetensors"):
+        sha = digest if spec.filename == warping else weights.file_sha256(existing)
+        weights.REGISTRY[spec.name] = dataclasses.replace(spec, sha256=sha)
+    with pytest.raises(weights.WeightsError, match="warping_module.safetensors"):
         LivePortraitRenderer.from_registry(device="cpu")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from talkinghead import geometry, media
-from talkinghead.render import compose, probe
+from talkinghead.render import compose
 from talkinghead.render.base import FrameTargets, ReferenceFrame, Renderer
 from talkinghead.render.warp import WarpConfig, WarpRenderer, isp_targets
 
@@ -41,11 +41,11 @@ def painted_source(renderer, source):
     """A closed-mouth portrait (the example with its smile closed by the renderer), so the painted
     interior (cavity, teeth) is tested too."""
     gap = float(geometry.mouth_features(source.landmarks).opening)
-    closed = probe.sweep(source, openings=np.array([-gap]))
+    closed = FrameTargets.sweep(source, openings=np.array([-gap]))
     image = renderer.paste_back(renderer.render(source, closed)[0], source)
     points = geometry.transform_points(closed.landmarks[0], geometry.invert_affine(source.transform))
     src = renderer.prepare(image, points)
-    assert src.cache["warp"].paint_mouth
+    assert src.cache["warp"].mouth.paint
     return src
 
 
@@ -56,7 +56,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 def mouth_box(source, opening: float = 0.4, pad: float = 0.05) -> tuple[slice, slice]:
     """Pixels of the lips at their widest target opening (the chin and what it uncovers excluded)."""
-    pts = probe.sweep(source, openings=np.array([opening])).landmarks[0, 48:68, :2]
+    pts = FrameTargets.sweep(source, openings=np.array([opening])).landmarks[0, 48:68, :2]
     iod = np.linalg.norm(source.landmarks[45, :2] - source.landmarks[36, :2])
     (x0, y0), (x1, y1) = pts.min(0) - pad * iod, pts.max(0) + pad * iod
     return slice(int(y0), int(y1)), slice(int(x0), int(x1))
@@ -89,7 +89,7 @@ def test_own_landmarks_give_back_the_portrait(portrait, method) -> None:
 
 def test_background_outside_the_head_stays_still(renderer, source) -> None:
     n = 12
-    targets = probe.sweep(
+    targets = FrameTargets.sweep(
         source,
         openings=np.linspace(0.0, 0.35, n),
         yaw_deg=15.0 * np.sin(np.linspace(0, 2 * np.pi, n)),
@@ -110,7 +110,7 @@ def test_background_outside_the_head_stays_still(renderer, source) -> None:
 def test_more_opening_shows_more_mouth(which, renderer, source, painter, painted_source) -> None:
     r, src = (painter, painted_source) if which == "painted" else (renderer, source)
     openings = np.array([0.0, 0.1, 0.2, 0.3, 0.4])
-    frames = r.render(src, probe.sweep(src, openings=openings))
+    frames = r.render(src, FrameTargets.sweep(src, openings=openings))
     box = mouth_box(src)
     dark = [dark_pixels(f, box) for f in frames]
     assert all(b > a for a, b in zip(dark, dark[1:], strict=False)), dark
@@ -119,8 +119,8 @@ def test_more_opening_shows_more_mouth(which, renderer, source, painter, painted
 
 
 def test_painted_interior_has_teeth_and_a_dark_cavity(painter, painted_source) -> None:
-    frame = painter.render(painted_source, probe.sweep(painted_source, openings=np.array([0.3])))[0]
-    lm = probe.sweep(painted_source, openings=np.array([0.3])).landmarks[0]
+    frame = painter.render(painted_source, FrameTargets.sweep(painted_source, openings=np.array([0.3])))[0]
+    lm = FrameTargets.sweep(painted_source, openings=np.array([0.3])).landmarks[0]
     # pixels strictly inside the target's inner lips
     import cv2
 
@@ -137,7 +137,7 @@ def test_painted_interior_has_teeth_and_a_dark_cavity(painter, painted_source) -
 def test_blink_covers_the_eye_and_keeps_the_rest(renderer, source) -> None:
     import cv2
 
-    targets = probe.sweep(source, openings=np.zeros(3), eye_open=np.array([1.0, 0.5, 0.0]))
+    targets = FrameTargets.sweep(source, openings=np.zeros(3), eye_open=np.array([1.0, 0.5, 0.0]))
     frames = renderer.render(source, targets)
     assert np.array_equal(frames[0], source.crop)
     eye = np.zeros(source.crop.shape[:2], np.uint8)
@@ -151,7 +151,7 @@ def test_blink_covers_the_eye_and_keeps_the_rest(renderer, source) -> None:
 
 
 def test_batch_equals_one_by_one(renderer, source) -> None:
-    targets = probe.sweep(
+    targets = FrameTargets.sweep(
         source,
         openings=np.array([0.0, 0.15, 0.3, 0.05, 0.25]),
         yaw_deg=np.array([0.0, 10.0, -12.0, 5.0, 0.0]),
@@ -163,13 +163,13 @@ def test_batch_equals_one_by_one(renderer, source) -> None:
 
 
 def test_still_target_renders_identical_frames(renderer, source) -> None:
-    targets = probe.sweep(source, openings=np.full(4, 0.2), yaw_deg=np.full(4, 8.0))
+    targets = FrameTargets.sweep(source, openings=np.full(4, 0.2), yaw_deg=np.full(4, 8.0))
     frames = renderer.render(source, targets)
     assert all(np.array_equal(frames[0], f) for f in frames[1:])  # no flicker
 
 
 def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
-    good = probe.sweep(source, openings=np.array([0.1]))
+    good = FrameTargets.sweep(source, openings=np.array([0.1]))
     holed = np.where(np.arange(68)[None, :, None] == 5, np.nan, good.canonical)
     nan = FrameTargets(**{**vars(good), "canonical": holed})
     with pytest.raises(ValueError, match="NaN"):
@@ -204,7 +204,7 @@ def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_sou
     import cv2
 
     def reference(opening: float, green: bool) -> ReferenceFrame:
-        sweep = probe.sweep(source, openings=np.array([opening]))
+        sweep = FrameTargets.sweep(source, openings=np.array([opening]))
         crop, lm = painter.render(source, sweep)[0].copy(), sweep.landmarks[0]
         if green:
             inner = np.zeros(crop.shape[:2], np.uint8)
@@ -212,7 +212,7 @@ def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_sou
             crop[inner.astype(bool)] = (40, 190, 60)
         return ReferenceFrame(label="O", crop=crop, landmarks=lm, expression=np.zeros((68, 3)), pose=source.pose)
 
-    targets = probe.sweep(painted_source, openings=np.array([0.3]))
+    targets = FrameTargets.sweep(painted_source, openings=np.array([0.3]))
     lm = targets.landmarks[0]
     inside = np.zeros(painted_source.crop.shape[:2], np.uint8)
     cv2.fillPoly(inside, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
@@ -251,7 +251,7 @@ def test_isps_follow_the_reference_mouth(renderer, source) -> None:
             label=label,
             crop=np.zeros((512, 512, 3), np.uint8),
             landmarks=pose.apply(can),
-            expression=probe.open_mouth(can, opening) - can,
+            expression=geometry.open_mouth(can, opening) - can,
             pose=pose,
             turn=geometry.angles_to_rotation(yaw, 0.0, 0.0),  # relative to the clip's mean pose
         )
@@ -277,7 +277,7 @@ def test_isps_follow_the_reference_mouth(renderer, source) -> None:
 
 def test_paste_back_changes_only_the_head(renderer, source, portrait) -> None:
     image = portrait[0]
-    frame = renderer.render(source, probe.sweep(source, openings=np.array([0.3]), yaw_deg=np.array([12.0])))[0]
+    frame = renderer.render(source, FrameTargets.sweep(source, openings=np.array([0.3]), yaw_deg=np.array([12.0])))[0]
     full = renderer.paste_back(frame, source)
     assert full.shape == image.shape and full.dtype == np.uint8
     changed = np.abs(full.astype(np.int16) - image).max(-1) > 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from talkinghead.audio import DEFAULT_MEL, frame_windows, voice_energy
+from talkinghead.features import DEFAULT_MEL, frame_windows, voice_energy
 from talkinghead.motion import MotionConfig, MotionGenerator, spectral_shape
 from talkinghead.train import realdata
 from talkinghead.train.trainer import RealBatcher, augment_voice

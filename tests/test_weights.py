@@ -1,4 +1,4 @@
-"""Weights registry: resolution order, checksums, offline behaviour, strict loading, upload, CLI.
+"""Weights registry: resolution order, checksums, offline behaviour, loading, upload, CLI.
 
 Everything runs offline against a local fake Hub: a real Hub cache layout in tmp_path
 (`models--owner--repo/{blobs,snapshots,refs}`) and, for downloads, a patched `hf_hub_download` that
@@ -23,8 +23,7 @@ import torch
 from huggingface_hub import constants as hub_constants
 from safetensors.torch import save_file
 
-from talkinghead import runtime
-from talkinghead import weights as W
+from talkinghead import hub, publish, runtime, weights
 from talkinghead.cli import main
 
 REPO_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
@@ -100,25 +99,25 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TALKINGHEAD_OFFLINE", raising=False)
-    monkeypatch.setattr(W, "REGISTRY", dict(W.REGISTRY))
+    monkeypatch.setattr(weights, "REGISTRY", dict(weights.REGISTRY))
     probe = Probe()
     monkeypatch.setattr(runtime, "reachable", probe)
     remote = FakeRemote(tmp_path / "remote", cache)
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", remote)
-    W.reset_hub_status()
-    W.clear_hash_cache()
+    hub.reset_status()
+    weights.clear_hash_cache()
     yield type("Env", (), {"local": local, "cache": cache, "probe": probe, "remote": remote, "tmp": tmp_path})
-    W.reset_hub_status()
-    W.clear_hash_cache()
+    hub.reset_status()
+    weights.clear_hash_cache()
 
 
-def spec_for(tmp: Path, name="demo/net", sha=True, **kw) -> tuple[W.WeightSpec, Path]:
+def spec_for(tmp: Path, name="demo/net", sha=True, **kw) -> tuple[weights.WeightSpec, Path]:
     """A registered spec whose file content lives at tmp/src/<file>; returns (spec, source file)."""
     src = tmp / "src" / "net.safetensors"
     digest = write_safetensors(src, kw.pop("tensors", tiny_tensors()))
-    spec = W.WeightSpec(name=name, repo_id="owner/demo-repo", filename="net.safetensors", group="demo",
+    spec = weights.WeightSpec(name=name, repo_id="owner/demo-repo", filename="net.safetensors", group="demo",
                         sha256=digest if sha else None, **kw)
-    W.register(spec)
+    weights.register(spec)
     return spec, src
 
 
@@ -126,7 +125,7 @@ def spec_for(tmp: Path, name="demo/net", sha=True, **kw) -> tuple[W.WeightSpec, 
 
 
 def test_registry_has_liveportrait_files_and_motion_generator():
-    lp = W.specs("liveportrait")
+    lp = weights.specs("liveportrait")
     assert [s.filename for s in lp] == [
         "appearance_feature_extractor.safetensors", "motion_extractor.safetensors",
         "warping_module.safetensors", "spade_generator.safetensors",
@@ -134,10 +133,10 @@ def test_registry_has_liveportrait_files_and_motion_generator():
     ]
     assert {s.repo_id for s in lp} == {"Kijai/LivePortrait_safetensors"}
     assert all(s.sha256 and len(s.sha256) == 64 for s in lp)
-    mg = W.REGISTRY["motion_generator"]
+    mg = weights.REGISTRY["motion_generator"]
     assert (mg.group, mg.repo_id, mg.relative_local_path) == (
         "motion", "talkinghead/motion-generator", "motion_generator.safetensors")
-    warping = W.REGISTRY["liveportrait/warping_module"]
+    warping = weights.REGISTRY["liveportrait/warping_module"]
     assert warping.relative_local_path == "liveportrait/warping_module.safetensors"
 
 
@@ -146,7 +145,7 @@ def test_registry_checksums_match_reference_manifest(shared_dir):
     seen = 0
     for keys_file in sorted(ref.glob("keys_*.json")):
         info = json.loads(keys_file.read_text())
-        spec = W.REGISTRY["liveportrait/" + info["checkpoint_file"].removesuffix(".safetensors")]
+        spec = weights.REGISTRY["liveportrait/" + info["checkpoint_file"].removesuffix(".safetensors")]
         assert spec.sha256 == info["hub_file"]["sha256"]
         assert spec.size_bytes == info["hub_file"]["bytes"]
         seen += 1
@@ -155,16 +154,17 @@ def test_registry_checksums_match_reference_manifest(shared_dir):
 
 def test_spec_refuses_non_safetensors_and_bad_hash():
     with pytest.raises(ValueError, match="safetensors"):
-        W.WeightSpec(name="x", repo_id="a/b", filename="model.pth", group="g")
+        weights.WeightSpec(name="x", repo_id="a/b", filename="model.pth", group="g")
     with pytest.raises(ValueError, match="sha256"):
-        W.WeightSpec(name="x", repo_id="a/b", filename="m.safetensors", group="g", sha256="abc")
+        weights.WeightSpec(name="x", repo_id="a/b", filename="m.safetensors", group="g", sha256="abc")
 
 
 def test_register_conflict(env):
     spec, _ = spec_for(env.tmp)
-    W.register(spec)  # identical: fine
+    weights.register(spec)  # identical: fine
     with pytest.raises(ValueError, match="already registered"):
-        W.register(W.WeightSpec(name=spec.name, repo_id="other/repo", filename="x.safetensors", group="demo"))
+        other = weights.WeightSpec(name=spec.name, repo_id="other/repo", filename="x.safetensors", group="demo")
+        weights.register(other)
 
 
 # ---------------------------------------------------------------- resolution
@@ -175,9 +175,9 @@ def test_local_file_found(env):
     dest = env.local / "demo" / "net.safetensors"
     dest.parent.mkdir()
     shutil.copy(src, dest)
-    assert W.resolve(spec.name) == dest
-    assert W.locate(spec.name).source == "local"
-    got = W.load_tensors(spec.name)
+    assert weights.resolve(spec.name) == dest
+    assert weights.locate(spec.name).source == "local"
+    got = weights.load_tensors(spec.name)
     torch.testing.assert_close(got, tiny_tensors())
     assert env.probe.calls == 0 and env.remote.calls == []
 
@@ -185,12 +185,12 @@ def test_local_file_found(env):
 def test_motion_generator_resolves_from_weights_root(env):
     dest = env.local / "motion_generator.safetensors"
     shutil.copy(REPO_WEIGHTS / "motion_generator.safetensors", dest)  # the shipped file, sha256 registered
-    assert W.resolve("motion_generator") == dest
-    assert W.available("motion_generator")
+    assert weights.resolve("motion_generator") == dest
+    assert weights.available("motion_generator")
     write_safetensors(dest, tiny_tensors())  # another file under the same name is refused
-    W.clear_hash_cache()
-    with pytest.raises(W.WeightsCorrupt, match="motion_generator"):
-        W.resolve("motion_generator")
+    weights.clear_hash_cache()
+    with pytest.raises(weights.WeightsCorrupt, match="motion_generator"):
+        weights.resolve("motion_generator")
 
 
 def test_explicit_local_dir_overrides_env(env, tmp_path):
@@ -198,15 +198,15 @@ def test_explicit_local_dir_overrides_env(env, tmp_path):
     other = tmp_path / "elsewhere"
     (other / "demo").mkdir(parents=True)
     shutil.copy(src, other / "demo" / "net.safetensors")
-    assert W.resolve(spec, local_dir=other) == other / "demo" / "net.safetensors"
-    assert not W.available(spec)  # not in the env folder nor the cache
+    assert weights.resolve(spec, local_dir=other) == other / "demo" / "net.safetensors"
+    assert not weights.available(spec)  # not in the env folder nor the cache
 
 
 def test_cache_hit_without_network(env):
     spec, src = spec_for(env.tmp)
     snap = put_in_cache(env.cache, spec.repo_id, spec.filename, src)
-    path = W.resolve(spec.name)
-    assert path == snap and W.locate(spec).source == "cache"
+    path = weights.resolve(spec.name)
+    assert path == snap and weights.locate(spec).source == "cache"
     assert env.probe.calls == 0 and env.remote.calls == []
     # The fake layout is the one huggingface_hub itself reads.
     from huggingface_hub.file_download import hf_hub_download as real_download
@@ -220,15 +220,15 @@ def test_local_wins_over_cache(env):
     dest = env.local / "demo" / "net.safetensors"
     dest.parent.mkdir()
     shutil.copy(src, dest)
-    assert W.resolve(spec) == dest
+    assert weights.resolve(spec) == dest
 
 
 def test_pinned_revision_only_matches_that_snapshot(env):
     spec, src = spec_for(env.tmp, name="demo/pinned", revision="f" * 40)
     put_in_cache(env.cache, spec.repo_id, spec.filename, src)  # cached under COMMIT, not the pin
-    assert W.locate(spec) is None
+    assert weights.locate(spec) is None
     put_in_cache(env.cache, spec.repo_id, spec.filename, src, commit="f" * 40)
-    assert W.locate(spec).path.parent.name == "f" * 40
+    assert weights.locate(spec).path.parent.name == "f" * 40
 
 
 def test_download_used_only_when_reachable(env):
@@ -236,24 +236,24 @@ def test_download_used_only_when_reachable(env):
     (env.tmp / "remote" / spec.repo_id).mkdir(parents=True)
     shutil.copy(src, env.tmp / "remote" / spec.repo_id / spec.filename)
 
-    with pytest.raises(W.WeightsNotFound, match="unreachable"):
-        W.resolve(spec)
+    with pytest.raises(weights.WeightsNotFound, match="unreachable"):
+        weights.resolve(spec)
     assert env.probe.calls == 1 and env.remote.calls == []
 
-    W.reset_hub_status()
+    hub.reset_status()
     env.probe.reachable = True
-    path = W.resolve(spec)
+    path = weights.resolve(spec)
     assert env.remote.calls == [(spec.repo_id, spec.filename, None)]
-    assert path.is_file() and W.locate(spec).source == "cache"
+    assert path.is_file() and weights.locate(spec).source == "cache"
     # Second resolve: from the cache, no new download.
-    assert W.resolve(spec) == path and len(env.remote.calls) == 1
+    assert weights.resolve(spec) == path and len(env.remote.calls) == 1
 
 
 def test_download_failure_is_weights_not_found(env):
     spec, _ = spec_for(env.tmp)  # not on the fake remote
     env.probe.reachable = True
-    with pytest.raises(W.WeightsNotFound, match="could not download net.safetensors from Hub repo owner/"):
-        W.resolve(spec)
+    with pytest.raises(weights.WeightsNotFound, match="could not download net.safetensors from Hub repo owner/"):
+        weights.resolve(spec)
 
 
 def test_downloaded_file_is_verified(env):
@@ -261,8 +261,8 @@ def test_downloaded_file_is_verified(env):
     bad = env.tmp / "remote" / spec.repo_id / spec.filename
     write_safetensors(bad, tiny_tensors(seed=1))  # a different file under the same name
     env.probe.reachable = True
-    with pytest.raises(W.WeightsCorrupt, match="expected sha256"):
-        W.resolve(spec)
+    with pytest.raises(weights.WeightsCorrupt, match="expected sha256"):
+        weights.resolve(spec)
 
 
 @pytest.mark.parametrize("var", ["HF_HUB_OFFLINE", "TALKINGHEAD_OFFLINE"])
@@ -270,8 +270,8 @@ def test_offline_fails_fast_with_a_useful_message(env, monkeypatch, var):
     monkeypatch.setenv(var, "1")
     env.probe.reachable = True  # would answer, but must not even be asked
     start = time.perf_counter()
-    with pytest.raises(W.WeightsNotFound) as info:
-        W.resolve("liveportrait/warping_module")
+    with pytest.raises(weights.WeightsNotFound) as info:
+        weights.resolve("liveportrait/warping_module")
     assert time.perf_counter() - start < 1.0
     msg = str(info.value)
     assert "warping_module.safetensors" in msg
@@ -288,30 +288,30 @@ def test_reachability_decided_once(env):
     for i in range(3):
         spec, src = spec_for(env.tmp / str(i), name=f"demo/n{i}", tensors=tiny_tensors(i))
         spec = dataclasses.replace(spec, filename=f"n{i}.safetensors")
-        W.REGISTRY[spec.name] = spec
+        weights.REGISTRY[spec.name] = spec
         (env.tmp / "remote" / spec.repo_id).mkdir(parents=True, exist_ok=True)
         shutil.copy(src, env.tmp / "remote" / spec.repo_id / spec.filename)
         names.append(spec.name)
     for name in names:
-        W.resolve(name)
+        weights.resolve(name)
     assert env.probe.calls == 1 and len(env.remote.calls) == 3
-    W.reset_hub_status()
-    W.hub_status()
+    hub.reset_status()
+    hub.status()
     assert env.probe.calls == 2
 
 
 def test_missing_file(env):
     spec, _ = spec_for(env.tmp)
-    with pytest.raises(W.WeightsNotFound, match="not found: net.safetensors") as info:
-        W.resolve(spec, allow_download=False)
+    with pytest.raises(weights.WeightsNotFound, match="not found: net.safetensors") as info:
+        weights.resolve(spec, allow_download=False)
     assert "python -m talkinghead weights download demo" in str(info.value)
-    assert not W.available(spec)
+    assert not weights.available(spec)
     assert env.probe.calls == 0
 
 
 def test_unknown_name(env):
-    with pytest.raises(W.WeightsError, match="unknown weights name 'nope'"):
-        W.resolve("nope")
+    with pytest.raises(weights.WeightsError, match="unknown weights name 'nope'"):
+        weights.resolve("nope")
 
 
 # ---------------------------------------------------------------- checksums
@@ -325,12 +325,12 @@ def test_corrupt_local_file(env):
     data[-1] ^= 0xFF
     dest.write_bytes(bytes(data))
     actual = hashlib.sha256(bytes(data)).hexdigest()
-    with pytest.raises(W.WeightsCorrupt) as info:
-        W.resolve(spec)
+    with pytest.raises(weights.WeightsCorrupt) as info:
+        weights.resolve(spec)
     msg = str(info.value)
     assert str(dest) in msg and spec.sha256 in msg and actual in msg
     assert "Delete it" in msg and "python -m talkinghead weights download demo/net" in msg
-    assert not W.available(spec)
+    assert not weights.available(spec)
 
 
 def test_hash_remembered_until_file_changes(env, monkeypatch):
@@ -345,13 +345,13 @@ def test_hash_remembered_until_file_changes(env, monkeypatch):
         count["n"] += 1
         return real_sha256(*a)
 
-    monkeypatch.setattr(W.hashlib, "sha256", counting_sha256)
+    monkeypatch.setattr(weights.hashlib, "sha256", counting_sha256)
     for _ in range(3):
-        W.resolve(spec)
+        weights.resolve(spec)
     assert count["n"] == 1
     save_file({**tiny_tensors(), "more": torch.zeros(4)}, str(dest))  # replaced: new size and mtime
-    with pytest.raises(W.WeightsCorrupt):
-        W.resolve(spec)
+    with pytest.raises(weights.WeightsCorrupt):
+        weights.resolve(spec)
     assert count["n"] == 2
 
 
@@ -360,8 +360,8 @@ def test_invalid_safetensors_without_checksum(env):
     dest = env.local / "demo" / "net.safetensors"
     dest.parent.mkdir()
     dest.write_bytes(b"not a safetensors file at all")
-    with pytest.raises(W.WeightsCorrupt, match="not a valid safetensors file"):
-        W.load_tensors(spec)
+    with pytest.raises(weights.WeightsCorrupt, match="not a valid safetensors file"):
+        weights.load_tensors(spec)
 
 
 # ---------------------------------------------------------------- loading
@@ -369,29 +369,29 @@ def test_invalid_safetensors_without_checksum(env):
 
 def test_split_by_prefix_is_exact():
     t = {k: torch.zeros(1) for k in ("a.b", "ab.c", "a.c.d", "a", "b.a.x")}
-    assert sorted(W.split_by_prefix(t, "a")) == ["b", "c.d"]
-    assert sorted(W.split_by_prefix(t, "a.")) == ["b", "c.d"]
-    assert sorted(W.split_by_prefix(t, "ab")) == ["c"]
-    with pytest.raises(W.WeightsError, match="top-level prefixes present: a, ab, b"):
-        W.split_by_prefix(t, "c")
+    assert sorted(weights.split_by_prefix(t, "a")) == ["b", "c.d"]
+    assert sorted(weights.split_by_prefix(t, "a.")) == ["b", "c.d"]
+    assert sorted(weights.split_by_prefix(t, "ab")) == ["c"]
+    with pytest.raises(weights.WeightsError, match="top-level prefixes present: a, ab, b"):
+        weights.split_by_prefix(t, "c")
 
 
 def test_strict_load_ok_sets_eval():
     module = torch.nn.Linear(2, 3).train()
-    out = W.load_state_strict(module, tiny_tensors())
+    out = weights.load_state_strict(module, tiny_tensors())
     assert out is module and not module.training
     torch.testing.assert_close(module.weight.detach(), tiny_tensors()["weight"])
 
 
 def test_strict_load_reports_extra_missing_and_shape():
-    with pytest.raises(W.WeightsError, match=r"unexpected keys: extra\.thing") as info:
+    with pytest.raises(weights.WeightsError, match=r"unexpected keys: extra\.thing") as info:
         extra = {**tiny_tensors(), "extra.thing": torch.zeros(1)}
-        W.load_state_strict(torch.nn.Linear(2, 3), extra, source="F")
+        weights.load_state_strict(torch.nn.Linear(2, 3), extra, source="F")
     assert str(info.value).startswith("F do not fit Linear")
-    with pytest.raises(W.WeightsError, match="missing keys: bias"):
-        W.load_state_strict(torch.nn.Linear(2, 3), {"weight": torch.zeros(3, 2)})
-    with pytest.raises(W.WeightsError, match=r"shape mismatches.*weight \(2, 2\)≠\(3, 2\)"):
-        W.load_state_strict(torch.nn.Linear(2, 3), {"weight": torch.zeros(2, 2), "bias": torch.zeros(3)})
+    with pytest.raises(weights.WeightsError, match="missing keys: bias"):
+        weights.load_state_strict(torch.nn.Linear(2, 3), {"weight": torch.zeros(3, 2)})
+    with pytest.raises(weights.WeightsError, match=r"shape mismatches.*weight \(2, 2\)≠\(3, 2\)"):
+        weights.load_state_strict(torch.nn.Linear(2, 3), {"weight": torch.zeros(2, 2), "bias": torch.zeros(3)})
 
 
 def test_key_prefix_spec_loads_one_subnetwork(env):
@@ -401,12 +401,49 @@ def test_key_prefix_spec_loads_one_subnetwork(env):
     spec, src = spec_for(env.tmp, name="demo/eye", tensors=flat, key_prefix="retarget_eye_module")
     (env.local / "demo").mkdir()
     shutil.copy(src, env.local / "demo" / "net.safetensors")
-    assert sorted(W.load_tensors(spec)) == ["0.bias", "0.weight"]
+    assert sorted(weights.load_tensors(spec)) == ["0.bias", "0.weight"]
     fresh = torch.nn.Sequential(torch.nn.Linear(4, 2))
-    W.load_module(fresh, spec.name)
+    weights.load_module(fresh, spec.name)
     torch.testing.assert_close(fresh[0].weight, eye[0].weight)
-    with pytest.raises(W.WeightsError, match="demo/eye"):  # the mouth net does not fit the eye's file
-        W.load_module(torch.nn.Sequential(torch.nn.Linear(3, 5)), spec.name)
+    with pytest.raises(weights.WeightsError, match="demo/eye"):  # the mouth net does not fit the eye's file
+        weights.load_module(torch.nn.Sequential(torch.nn.Linear(3, 5)), spec.name)
+
+
+def test_load_module_from_another_file(env, tmp_path):
+    """`path` loads another version of a registered network (no checksum), with the same strictness."""
+    spec, _ = spec_for(env.tmp)
+    other = tmp_path / "trained.safetensors"
+    write_safetensors(other, tiny_tensors(seed=5))  # not the registered bytes
+    module = weights.load_module(torch.nn.Linear(2, 3).train(), spec.name, path=other)
+    assert not module.training
+    torch.testing.assert_close(module.bias.detach(), tiny_tensors(seed=5)["bias"])
+    with pytest.raises(weights.WeightsError, match=r"weights 'demo/net' \(trained.safetensors\) do not fit Linear"):
+        weights.load_module(torch.nn.Linear(3, 3), spec.name, path=other)
+    other.write_bytes(b"not safetensors")
+    with pytest.raises(weights.WeightsCorrupt, match="not a valid safetensors file"):
+        weights.load_module(torch.nn.Linear(2, 3), spec.name, path=other)
+
+
+def test_layout_mismatch_of_a_registered_file_says_what_to_do(env):
+    spec, src = spec_for(env.tmp)
+    (env.local / "demo").mkdir()
+    shutil.copy(src, env.local / "demo" / "net.safetensors")
+    with pytest.raises(weights.WeightsError) as info:
+        weights.load_module(torch.nn.Linear(3, 3), spec.name)
+    msg = str(info.value)
+    assert "shape mismatches" in msg and "Hub repo owner/demo-repo" in msg
+    assert "python -m talkinghead weights download demo/net" in msg
+
+
+def test_partial_load_reports_missing_and_unexpected_keys():
+    module = torch.nn.Linear(2, 3).train()
+    tensors = {"weight": torch.ones(3, 2), "extra": torch.zeros(1)}
+    missing, unexpected = weights.load_state_partial(module, tensors)
+    assert (missing, unexpected) == (["bias"], ["extra"])
+    assert module.training  # the mode is the caller's
+    torch.testing.assert_close(module.weight.detach(), torch.ones(3, 2))
+    with pytest.raises(weights.WeightsError, match="init do not load into Linear"):  # shapes must still fit
+        weights.load_state_partial(module, {"weight": torch.zeros(2, 2)}, source="init")
 
 
 # ---------------------------------------------------------------- upload
@@ -434,13 +471,13 @@ def test_upload_code_path(env, monkeypatch):
     (env.local / "demo").mkdir()
     shutil.copy(src, env.local / "demo" / "net.safetensors")
 
-    with pytest.raises(W.WeightsError, match="cannot upload"):  # Hub unreachable: nothing sent
-        W.upload(spec.name)
+    with pytest.raises(weights.WeightsError, match="cannot upload"):  # Hub unreachable: nothing sent
+        publish.upload(spec.name)
     assert FakeApi.instances == []
 
-    W.reset_hub_status()
+    hub.reset_status()
     env.probe.reachable = True
-    done = W.upload(spec.name, token="tok")
+    done = publish.upload(spec.name, token="tok")
     assert done.sha256 == spec.sha256 and done.repo_id == "owner/demo-repo"
     (api,) = FakeApi.instances
     assert api.token == "tok"
@@ -450,7 +487,7 @@ def test_upload_code_path(env, monkeypatch):
     assert kw["repo_id"] == "owner/demo-repo"
     assert Path(kw["path_or_fileobj"]) == env.local / "demo" / "net.safetensors"
 
-    assert W.upload(spec.name, repo_id="me/fork").repo_id == "me/fork"
+    assert publish.upload(spec.name, repo_id="me/fork").repo_id == "me/fork"
     assert FakeApi.instances[-1].calls[1][1]["repo_id"] == "me/fork"
 
 
@@ -463,7 +500,7 @@ def test_cli_list(env, capsys):
     shutil.copy(src, env.local / "demo" / "net.safetensors")
     bad, bad_src = spec_for(env.tmp / "b", name="demo/bad", tensors=tiny_tensors(3))
     bad = dataclasses.replace(bad, filename="bad.safetensors", sha256="0" * 64)
-    W.REGISTRY[bad.name] = bad
+    weights.REGISTRY[bad.name] = bad
     put_in_cache(env.cache, bad.repo_id, bad.filename, bad_src)
     assert main(["weights", "list"]) == 0
     out = capsys.readouterr().out

@@ -15,7 +15,7 @@ import numpy as np
 
 from talkinghead import media
 from talkinghead.errors import InputError
-from talkinghead.face.types import Landmarker
+from talkinghead.face.landmarker import Landmarker
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from talkinghead.face import BACKENDS
+from talkinghead.style import StyleConfig
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("style_clip", type=Path, help="video of a person talking or singing")
@@ -12,11 +15,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", type=Path, default=Path("refs.png"), help="contact sheet to write (PNG, default refs.png)"
     )
     parser.add_argument(
-        "--max-seconds", type=float, default=30.0, help="analyse at most this many seconds of the clip (default 30)"
+        "--max-seconds",
+        type=float,
+        default=StyleConfig.max_seconds,
+        help=f"analyse at most this many seconds of the clip (default {StyleConfig.max_seconds:g})",
     )
-    parser.add_argument(
-        "--backend", choices=("auto", "mediapipe", "fan"), default="auto", help="landmark backend (default auto)"
-    )
+    default = StyleConfig.backend
+    parser.add_argument("--backend", choices=BACKENDS, default=default, help=f"landmark backend (default {default})")
 
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
@@ -25,7 +30,7 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 def run(args: argparse.Namespace) -> int:
     from talkinghead import media
     from talkinghead.errors import InputError
-    from talkinghead.references import TEMPLATES, StyleConfig, analyse_style
+    from talkinghead.style import TEMPLATES, analyse_style
     from talkinghead.style.sheet import contact_sheet
 
     if args.output.suffix.lower() not in _IMAGE_SUFFIXES:

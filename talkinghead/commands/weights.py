@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from talkinghead import weights as W
+from talkinghead import hub, publish, weights
 from talkinghead.errors import InputError
 
 
@@ -30,23 +31,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--repo-id", default=None, help="target repo (default: the spec's repo)")
 
 
-def select(targets: list[str]) -> list[W.WeightSpec]:
+def select(targets: list[str]) -> list[weights.WeightSpec]:
     """Specs named by group or name, in registry order, each once; all of them when `targets` is empty."""
     if not targets:
-        return W.specs()
-    chosen: dict[str, W.WeightSpec] = {}
+        return weights.specs()
+    chosen: dict[str, weights.WeightSpec] = {}
     for target in targets:
-        if target in W.REGISTRY:
-            chosen.setdefault(target, W.REGISTRY[target])
-        elif target in W.groups():
-            for spec in W.specs(target):
+        if target in weights.REGISTRY:
+            chosen.setdefault(target, weights.REGISTRY[target])
+        elif target in weights.groups():
+            for spec in weights.specs(target):
                 chosen.setdefault(spec.name, spec)
         else:
             raise InputError(
                 f"unknown weights group or name {target!r}: use one of the groups "
-                f"{', '.join(W.groups())} or a name shown by `python -m talkinghead weights list`"
+                f"{', '.join(weights.groups())} or a name shown by `python -m talkinghead weights list`"
             )
-    return [s for s in W.specs() if s.name in chosen]
+    return [s for s in weights.specs() if s.name in chosen]
 
 
 def _size(n: int | None) -> str:
@@ -58,23 +59,35 @@ def _size(n: int | None) -> str:
     return f"{n} B"
 
 
-def _check(spec: W.WeightSpec, found: W.Located | None) -> tuple[str, bool]:
+def _check(spec: weights.WeightSpec, found: weights.Located | None) -> tuple[str, bool]:
     """(state text, ok) of one spec without downloading: ok is False only for a checksum mismatch."""
     if found is None:
         return "-", True
     if spec.sha256 is None:
         return "no sha256 registered", True
     try:
-        W.verify(spec, found.path)
-    except W.WeightsCorrupt:
-        return f"MISMATCH (got {W.file_sha256(found.path)[:16]}…)", False
+        weights.verify(spec, found.path)
+    except weights.WeightsCorrupt:
+        return f"MISMATCH (got {weights.file_sha256(found.path)[:16]}…)", False
     return "sha256 ok", True
+
+
+def _verified(spec: weights.WeightSpec, label: str, path: Path | None, *, force: bool = False) -> Path | None:
+    """``path`` (downloaded first when None) once its checksum is verified; None after printing
+    ``label`` and the reason when it cannot be fetched or does not match."""
+    try:
+        path = weights.download(spec, force=force) if path is None else path
+        weights.verify(spec, path)
+    except weights.WeightsError as exc:
+        print(f"{label:<9} {spec.name}: {exc}")
+        return None
+    return path
 
 
 def _list(args: argparse.Namespace) -> int:
     rows = [("NAME", "GROUP", "FILE", "WHERE", "SIZE", "CHECK")]
-    for spec in W.specs():
-        found = W.locate(spec, local_dir=args.weights_dir)
+    for spec in weights.specs():
+        found = weights.locate(spec, local_dir=args.weights_dir)
         size = found.path.stat().st_size if found else spec.size_bytes
         state, _ = _check(spec, found)
         where = found.source if found else "missing"
@@ -82,27 +95,24 @@ def _list(args: argparse.Namespace) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    print(f"\nlocal folder: {W.weights_dir(args.weights_dir)}\nHub cache:    {W.hub_cache_dir()}")
+    print(f"\nlocal folder: {weights.weights_dir(args.weights_dir)}\nHub cache:    {hub.cache_dir()}")
     return 0
 
 
 def _verify(args: argparse.Namespace) -> int:
     failed = 0
     for spec in select(args.targets):
-        found = W.locate(spec, local_dir=args.weights_dir)
+        found = weights.locate(spec, local_dir=args.weights_dir)
         if found is None:
             fetch = f"python -m talkinghead weights download {spec.group}"
             print(f"missing   {spec.name}: {spec.filename} ({fetch})")
             failed += bool(args.targets)  # missing counts as a failure only when asked for by name
             continue
         if spec.sha256 is None:
-            sha = W.file_sha256(found.path)
+            sha = weights.file_sha256(found.path)
             print(f"unchecked {spec.name}: {found.path} has sha256 {sha}; none registered")
             continue
-        try:
-            W.verify(spec, found.path)
-        except W.WeightsCorrupt as exc:
-            print(f"CORRUPT   {spec.name}: {exc}")
+        if _verified(spec, "CORRUPT", found.path) is None:
             failed += 1
             continue
         print(f"ok        {spec.name}: {found.path} ({found.source})")
@@ -114,7 +124,7 @@ def _download(args: argparse.Namespace) -> int:
     todo = []
     failed = 0
     for spec in chosen:
-        found = None if args.force else W.locate(spec, local_dir=args.weights_dir)
+        found = None if args.force else weights.locate(spec, local_dir=args.weights_dir)
         if found is None:
             todo.append(spec)
             continue
@@ -124,21 +134,18 @@ def _download(args: argparse.Namespace) -> int:
             print(f"          delete {found.path} and run this command again to fetch a good copy")
             failed += 1
     if todo:
-        status = W.hub_status()
+        status = hub.status()
         if not status.reachable:
             print(f"cannot download {len(todo)} file(s): {status.reason}")
-            folder = W.weights_dir(args.weights_dir)
+            folder = weights.weights_dir(args.weights_dir)
             for spec in todo:
                 print(f"missing   {spec.name}: {spec.filename} from Hub repo {spec.repo_id}"
                       f" (or copy it to {folder / spec.relative_local_path})")
             print("run this again where the Hub is reachable, or copy the files to the places shown")
             return 1
         for spec in todo:
-            try:
-                path = W.download(spec, force=args.force)
-                W.verify(spec, path)
-            except W.WeightsError as exc:
-                print(f"FAILED    {spec.name}: {exc}")
+            path = _verified(spec, "FAILED", None, force=args.force)
+            if path is None:
                 failed += 1
                 continue
             print(f"downloaded {spec.name}: {path}")
@@ -146,9 +153,9 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _upload(args: argparse.Namespace) -> int:
-    if args.name not in W.REGISTRY:
+    if args.name not in weights.REGISTRY:
         raise InputError(f"unknown weights name {args.name!r}: see `python -m talkinghead weights list`")
-    done = W.upload(args.name, repo_id=args.repo_id, local_dir=args.weights_dir)
+    done = publish.upload(args.name, repo_id=args.repo_id, local_dir=args.weights_dir)
     print(f"uploaded {done.path_in_repo} to {done.repo_id}: {done.commit_url}\nsha256 {done.sha256}")
     return 0
 
@@ -157,6 +164,6 @@ def run(args: argparse.Namespace) -> int:
     action = {"list": _list, "download": _download, "verify": _verify, "upload": _upload}[args.action]
     try:
         return action(args)
-    except W.WeightsError as exc:
+    except weights.WeightsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

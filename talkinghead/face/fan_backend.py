@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from talkinghead.errors import InputError
+from talkinghead.face.landmarker import Landmarker
 from talkinghead.face.plausibility import is_plausible_layout
-from talkinghead.face.types import FaceCandidate, Landmarker
+from talkinghead.face.types import FaceCandidate
 
 # The files face-alignment 1.5.0 loads for LandmarksType.THREE_D with its default S3FD detector.
 WEIGHT_FILES = ("s3fd-619a316812.pth", "3DFAN4-7835d9f11d.pth.tar", "depth-2a464da4ea.pth.tar")

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from talkinghead.face.landmarker import Landmarker
 from talkinghead.face.mediapipe68 import mesh_to_68
 from talkinghead.face.plausibility import is_plausible_layout
-from talkinghead.face.types import FaceCandidate, Landmarker, check_image, points_bbox
+from talkinghead.face.types import FaceCandidate, check_image, points_bbox
 
 log = logging.getLogger(__name__)
 

@@ -101,6 +101,31 @@ class FrameTargets:
             eye_open=np.ones(b) if eye_open is None else np.asarray(eye_open, dtype=np.float64),
         )
 
+    @staticmethod
+    def sweep(
+        source: SourceFace,
+        *,
+        openings: np.ndarray,
+        yaw_deg: np.ndarray | None = None,
+        eye_open: np.ndarray | None = None,
+        rounding: float = 0.0,
+    ) -> FrameTargets:
+        """Synthetic motion of known size, without the audio-to-motion model (tests, benchmarks):
+        per frame, the source's own pose turned by ``yaw_deg`` and its mouth opened by ``openings``
+        (:func:`geometry.open_mouth`)."""
+        openings = np.asarray(openings, dtype=np.float64)
+        b = len(openings)
+        yaw = np.zeros(b) if yaw_deg is None else np.asarray(yaw_deg, dtype=np.float64)
+        canonical = np.stack([geometry.open_mouth(source.identity, o, rounding) for o in openings])
+        rotation = np.stack([geometry.angles_to_rotation(y, 0.0, 0.0) @ source.pose.rotation for y in yaw])
+        return FrameTargets(
+            canonical=canonical,
+            rotation=rotation,
+            translation=np.repeat(source.pose.translation[None], b, 0),
+            scale=np.full(b, source.pose.scale),
+            eye_open=np.ones(b) if eye_open is None else np.asarray(eye_open, dtype=np.float64),
+        )
+
 
 @runtime_checkable
 class Renderer(Protocol):

@@ -124,6 +124,23 @@ def interp(a: torch.Tensor, knots_a: torch.Tensor, knots_v: torch.Tensor) -> tor
     return (v0 + t * (v1 - v0)).reshape(a.shape)
 
 
+def pixel_grid(
+    origin: tuple[int, int], shape: tuple[int, int], batch: int, *, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
+    """B×h×w×2 coordinates (x, y) of the h×w pixels whose top-left is ``origin`` = (x0, y0): the
+    query of :func:`opening_frame` over a box."""
+    (x0, y0), (h, w) = origin, shape
+    ys = torch.arange(y0, y0 + h, dtype=dtype, device=device)
+    xs = torch.arange(x0, x0 + w, dtype=dtype, device=device)
+    return torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(batch, -1, -1, -1)
+
+
+def smoothstep(x: torch.Tensor) -> torch.Tensor:
+    """``3x² − 2x³`` of ``x`` clamped to [0, 1]: soft edges with no kink at either end."""
+    x = x.clamp(0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
 def soft_inside(frame: OpeningFrame, feather: float) -> torch.Tensor:
     """Coverage in [0, 1] of the opening, edges feathered over ``feather`` pixels."""
     f = max(feather, 1e-3)

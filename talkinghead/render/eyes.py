@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from talkinghead import geometry
-from talkinghead.render.contour import interp, opening_frame
+from talkinghead.render.contour import interp, opening_frame, pixel_grid, smoothstep
 
 # iBUG-68 contours, corner to corner: (upper lid, lower lid, brow above) per eye.
 EYES = (
@@ -42,11 +42,6 @@ def lid_colour(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         return np.median(crop.reshape(-1, 3), 0).astype(np.float64)
     luma = pixels @ np.array([0.299, 0.587, 0.114])
     return np.median(pixels[luma >= np.quantile(luma, 0.75)], 0)
-
-
-def _smooth(x: torch.Tensor) -> torch.Tensor:
-    x = x.clamp(0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def eye_box(landmarks: torch.Tensor, eye: int) -> tuple[int, int, int, int]:
@@ -84,9 +79,7 @@ def close_eyelids(
         bx0, by0, bx1, by1 = max(bx0, x0), max(by0, y0), min(bx1, x0 + w), min(by1, y0 + h)
         if bx1 <= bx0 or by1 <= by0:
             continue
-        ys = torch.arange(by0, by1, dtype=sample_map.dtype, device=sample_map.device)
-        xs = torch.arange(bx0, bx1, dtype=sample_map.dtype, device=sample_map.device)
-        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(b, -1, -1, -1)
+        grid = pixel_grid((bx0, by0), (by1 - by0, bx1 - bx0), b, dtype=sample_map.dtype, device=sample_map.device)
         fr = opening_frame(landmarks[:, list(upper)], landmarks[:, list(lower)], grid)
         brow_v = interp(fr.a, *fr.project(landmarks[:, list(brow)]))
         band = (LID_SHARE * (fr.up - brow_v)).clamp_min(1.0)
@@ -106,9 +99,9 @@ def close_eyelids(
         region.copy_(region + edge.unsqueeze(-1) * (resampled.permute(0, 2, 3, 1) - region))
         # the unfolded lid: tinted from mid-band down, fading out toward the lashes at the lid line
         # and toward the eye corners
-        rise = _smooth((fr.v - (fr.up - 0.5 * band)) / (0.5 * band))
-        fall = _smooth((lid - fr.v) / (0.5 * (lid - fr.up) + 1.0))
-        ends = _smooth(torch.minimum(fr.a, 1.0 - fr.a) / 0.2)
+        rise = smoothstep((fr.v - (fr.up - 0.5 * band)) / (0.5 * band))
+        fall = smoothstep((lid - fr.v) / (0.5 * (lid - fr.up) + 1.0))
+        ends = smoothstep(torch.minimum(fr.a, 1.0 - fr.a) / 0.2)
         weight = LID_TINT * rise * fall * ends * closing
         cover[:, by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = torch.where(inside, weight, 0.0)
     return out, cover

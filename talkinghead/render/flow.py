@@ -53,8 +53,8 @@ def skull_points(identity: np.ndarray) -> np.ndarray:
 
 # Consecutive lip landmarks whose midpoints are extra control points: with only three points per
 # lip edge, a spline lets the edge bow between them (a closing smile's lips turn wavy).
-LIP_SEGMENTS = tuple(zip((60, 61, 62, 63, 64, 65, 66, 67), (61, 62, 63, 64, 65, 66, 67, 60), strict=True)) + tuple(
-    zip((48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59), (49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 48), strict=True)
+LIP_SEGMENTS = tuple(
+    pair for ring in (geometry.INNER_LIPS, geometry.OUTER_LIPS) for pair in zip(ring, ring[1:] + ring[:1], strict=True)
 )
 
 

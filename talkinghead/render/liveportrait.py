@@ -6,54 +6,26 @@ and translation t, so that its own keypoints are (paper eq. 1, LivePortrait's fo
 
     x_s = s·(x_c·R + δ) + t            (row vectors; t_z ignored; see networks.liveportrait.keypoints)
 
-**ISPs (paper eq. 2).** For a style reference r, M on the reference crop gives R̄ and ε̄; the
-portrait's canonical keypoints x_c are reused (the identity), so the driving keypoints are
-``x_r = s·(x_c·R̄ + ε̄) + t``. The portrait's own s and t are kept instead of the reference's s̄, τ̄:
-those place the *reference* face in *its* crop, and using them would only move and resize the face
-in the portrait's crop, which then no longer lines up for paste-back. The stitching MLP corrects
-x_r, then W warps f_s from x_s to x_r (paper eqs. 8–9: one motion per keypoint, softmax masks) and
-G decodes the 512² ISP.
-
-**Frames.** Per target frame:
-
-* expression: ``δ = Σ_r w_r·ε̄_r``, a convex blend of the references' expressions (the ones their
-  ISPs show), with weights from the motion's mouth state relative to the portrait's own mouth
-  (:func:`mouth_blend_weights`: opening, roundness, width, lip thickness; the weight moves from the
-  closed templates None/M to the open ones R/O in proportion to the mouth opening, and within each
-  pair goes to the nearer shape); without references, the portrait's own expression δ_s;
-* lip retargeting: the lip MLP moves the keypoints from the lip-open ratio the blend already shows
-  (``Σ_r w_r·c_r``, or the portrait's own) to the motion's (:func:`lip_open_ratio` of the target);
-* eye retargeting: the eye MLP moves them from the portrait's eye ratio to ``eye_open ×`` it;
-* head pose: relative to the portrait's, as LivePortrait's relative mode does — our rotation of the
-  frame relative to the portrait's, ``ΔR = R_target·R_sourceᵀ``, is applied on top of M's rotation
-  of the portrait (:func:`lp_rotation`); so targets with the portrait's own pose render the
-  portrait's own pose whatever the small offsets between our landmark fit and M's estimate;
-* scale: ``s·scale_target/scale_source`` about the keypoints' centroid; translation: the target's
-  shift in crop pixels converted to keypoint units (:func:`pixel_shift_to_keypoints`);
-* stitching, then W and G, batched, under ``runtime.inference()`` and, on CUDA, fp16 autocast
-  for F, M, W and G as LivePortrait runs them (the keypoint MLPs stay fp32; weights stay fp32).
-
-Retargeting deltas enter as *differences* of two MLP outputs, ``MLP(x_s, [c_s, c_to]) −
-MLP(x_s, [c_s, c_from])``, so they are exactly zero when nothing is asked (no jump when a blink
-starts) while the MLP's own calibration still sets how far the keypoints move.
-
-**Rotation conventions.** Our geometry poses canonical *column* vectors, ``X = s·R·c + τ`` with
-``R = Rz(roll)·Ry(yaw)·Rx(pitch)`` (:func:`geometry.angles_to_rotation`); LivePortrait poses *row*
-vectors by ``x·R_lp`` with ``R_lp = (Rz(roll)·Ry(yaw)·Rx(pitch))ᵀ`` built from the same three
-matrices (:func:`keypoints.rotation_matrix`). Both frames have x right and y down in the crop; z is
-away from the camera in ours and along the feature volume's depth axis in LivePortrait's. With the
-depth axes agreeing, the same (yaw, pitch, roll) give ``R_lp = Rᵀ`` and a head rotation ΔR acts as
-``R_lp,new = R_lp,s·ΔRᵀ``. The direction of the learned depth axis cannot be read from the
-architecture; should it point toward the camera, yaw and pitch change sign
-(``ΔR → D·ΔR·D``, D = diag(1, 1, −1)): :attr:`LivePortraitRendererConfig.flip_depth`.
-
-**Crop.** The networks read the :class:`SourceFace` crop (``geometry.CropSpec``: outer eye corners
-0.27 of the side apart, eye centre at 0.42 of the height) resized to 256², and G's 512² output is
-the same crop, so frames paste back through ``SourceFace.transform`` unchanged. LivePortrait's own
-cropper (square box around the face landmarks × 2.3, moved up by 0.125 of its side) gives, for a
-frontal face's 68 points, a box ≈ 0.94 of our side whose centre lies ≈ 0.07 of the side higher
-(:func:`upstream_crop_box`): the same framing to within a few percent, so the portrait is not
-re-cropped.
+* ISPs (paper eq. 2): M on a reference crop gives R̄ and ε̄, and the driving keypoints are
+  ``x_r = s·(x_c·R̄ + ε̄) + t`` — the portrait's own x_c (its identity), s and t: the reference's s̄, τ̄
+  place the reference face in its own crop and would misalign the paste-back.
+* Frames: expression ``δ = Σ_r w_r·ε̄_r`` by the motion's mouth state (:mod:`expression_blend`), or
+  the portrait's own δ_s without references.
+* Lip retargeting moves the keypoints from the lip-open ratio the blend already shows to the
+  motion's; eye retargeting from the portrait's eye ratio to ``eye_open ×`` it.
+* Retargeting enters as a difference, ``MLP(x_s, [c_s, c_to]) − MLP(x_s, [c_s, c_from])``: exactly
+  zero when nothing is asked (no jump when a blink starts), while the MLP's own calibration still
+  sets how far the keypoints move.
+* Head pose relative to the portrait's, ``R_lp = R_lp,s·ΔRᵀ`` with ``ΔR = R_target·R_sourceᵀ``; scale
+  ``s·scale_target/scale_source`` about the keypoints' centroid; the target's shift in crop pixels
+  in keypoint units (:mod:`pose_conversion`).
+* Stitching, then W (paper eqs. 8–9) and G, batched, under ``runtime.inference()``; on CUDA fp16
+  autocast for F, M, W and G as LivePortrait runs them (the keypoint MLPs and the weights stay fp32).
+* Crop: the networks read the :class:`SourceFace` crop resized to 256², and G's 512² output is the
+  same crop, so frames paste back through ``SourceFace.transform`` unchanged; the crop frames the
+  face like LivePortrait's own cropper, so the portrait is not re-cropped.
+* Weights: the five registered files (:data:`WEIGHT_NAMES`), each loaded strictly by
+  ``weights.load_module``.
 """
 
 from __future__ import annotations
@@ -67,16 +39,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from talkinghead import geometry, runtime
-from talkinghead.networks.liveportrait import (
-    FULL,
-    LivePortraitConfig,
-    LivePortraitNets,
-    build_liveportrait,
-    load_liveportrait_state,
-)
-from talkinghead.networks.liveportrait import keypoints as K
+from talkinghead import runtime
+from talkinghead.networks.liveportrait import FULL, LivePortraitConfig, LivePortraitNets, build_liveportrait, keypoints
+from talkinghead.render import expression_blend
 from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace, prepare_source
+from talkinghead.render.expression_blend import eye_open_ratios, lip_open_ratio, mouth_blend_weights
+from talkinghead.render.pose_conversion import lp_rotation, pixel_shift_to_keypoints
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +52,14 @@ CACHE_KEY = "liveportrait"
 INPUT_SIZE = 256  # side of the crops F and M read (the checkpoints' training size)
 # The architecture of the Hub checkpoints; `from_registry` builds this one.
 ARCHITECTURE: LivePortraitConfig = FULL
-# LivePortrait's cropper: square box around the landmarks scaled by this, shifted up by this × side.
-UPSTREAM_CROP_SCALE = 2.3
-UPSTREAM_CROP_SHIFT_UP = 0.125
+# Network role (`LivePortraitNets` field) → its registered weights (`talkinghead.weights`).
+WEIGHT_NAMES: dict[str, str] = {
+    "appearance": "liveportrait/appearance_feature_extractor",  # F
+    "motion": "liveportrait/motion_extractor",  # M
+    "warping": "liveportrait/warping_module",  # W
+    "generator": "liveportrait/spade_generator",  # G
+    "stitching": "liveportrait/stitching_retargeting_module",  # S
+}
 
 
 @dataclass(frozen=True)
@@ -98,11 +71,10 @@ class LivePortraitRendererConfig:
     stitching: bool = True  # stitching MLP on every driving keypoint set (keeps the crop's border still)
     lip_retargeting: bool = True  # lip MLP sets the mouth opening to the motion's
     eye_retargeting: bool = True  # eye MLP closes the eyes by FrameTargets.eye_open
-    # Scales of the mouth-state features (opening, roundness, width, thickness) in mouth_blend_weights:
-    # inter-ocular units, opening/inner width, relative width change, relative lip-thickness change.
-    mouth_scales: tuple[float, float, float, float] = (0.05, 0.25, 0.05, 0.15)
-    blend_sigma: float = 1.0  # width of the Gaussian soft assignment, in scaled feature units
-    min_open_gap: float = 0.02  # open templates must open this much more than closed ones (inter-ocular units)
+    # The mouth blend (`expression_blend.mouth_blend_weights`; the defaults' meaning is documented there):
+    mouth_scales: tuple[float, float, float, float] = expression_blend.MOUTH_SCALES  # feature scales
+    blend_sigma: float = expression_blend.BLEND_SIGMA  # width of the soft assignment
+    min_open_gap: float = expression_blend.MIN_OPEN_GAP  # how much more the open templates must open
     max_lip_ratio: float = 1.0  # lip-open ratio targets are clamped to [0, this]
     flip_depth: bool = False  # LivePortrait's depth axis points toward the camera: negate yaw and pitch
 
@@ -142,160 +114,6 @@ class _ReferenceMotion:
 
 
 # ---------------------------------------------------------------------------------------------
-# Geometry helpers (numpy, batched over leading axes)
-
-
-def lip_open_ratio(points: np.ndarray) -> np.ndarray:
-    """LivePortrait's lip-open ratio on iBUG-68 points ``(...,68,3)``: inner-lip gap at the middle
-    (62–66) over the outer mouth-corner distance (48–54). 0 closed, ≈ 0.3–0.6 wide open."""
-    p = np.asarray(points, dtype=np.float64)
-    gap = np.linalg.norm(p[..., 62, :] - p[..., 66, :], axis=-1)
-    width = np.linalg.norm(p[..., 48, :] - p[..., 54, :], axis=-1)
-    return gap / np.maximum(width, 1e-9)
-
-
-def eye_open_ratios(points: np.ndarray) -> np.ndarray:
-    """LivePortrait's eye-open ratios ``(..., 2)``: lid gap over eye width, image-left eye (36–41)
-    first. Our 68-point stand-in for its 203-point ratio is the eye aspect ratio."""
-    return geometry.eye_openness(points)
-
-
-def mouth_state(points: np.ndarray, reference: np.ndarray, scales: Sequence[float]) -> np.ndarray:
-    """Scaled mouth features ``(..., 4)`` of ``points`` (…×68×3) relative to ``reference`` (68×3).
-
-    Features (from :func:`geometry.mouth_features`, all scale- and pose-free), each divided by its
-    entry of ``scales``: inner-lip opening minus the reference's (inter-ocular units); roundness
-    (opening / inner width) minus the reference's; mouth-corner width ÷ the reference's − 1; visible
-    lip thickness ÷ the reference's − 1 (negative when the lips are pressed).
-    """
-    m = geometry.mouth_features(points)
-    r = geometry.mouth_features(reference)
-    feats = np.stack(
-        [
-            m.opening - r.opening,
-            m.roundness - r.roundness,
-            m.width / max(float(r.width), 1e-9) - 1.0,
-            m.lip_thickness / max(float(r.lip_thickness), 1e-9) - 1.0,
-        ],
-        -1,
-    )
-    return feats / np.asarray(scales, dtype=np.float64)
-
-
-CLOSED_LABELS = ("None", "M")  # closed-syllable templates (paper §3.2): mouth shut
-OPEN_LABELS = ("R", "O")  # open-syllable templates: mouth open
-
-
-def _softmax_nearest(z: np.ndarray, zr: np.ndarray, sigma: float) -> np.ndarray:
-    """B×N Gaussian soft assignment ``softmax_r(−‖z − z_r‖² / 2σ²)`` (z B×F, zr N×F)."""
-    logits = -((z[:, None, :] - zr[None, :, :]) ** 2).sum(-1) / (2.0 * sigma**2)
-    logits -= logits.max(1, keepdims=True)
-    w = np.exp(logits)
-    return w / w.sum(1, keepdims=True)
-
-
-def mouth_blend_weights(
-    canonical: np.ndarray,
-    templates: np.ndarray,
-    identity: np.ndarray,
-    *,
-    labels: Sequence[str] | None = None,
-    scales: Sequence[float] = LivePortraitRendererConfig.mouth_scales,
-    sigma: float = LivePortraitRendererConfig.blend_sigma,
-    min_open_gap: float = LivePortraitRendererConfig.min_open_gap,
-) -> np.ndarray:
-    """B×N weights (rows sum to 1) of N template mouths for B target mouths.
-
-    ``canonical`` B×68×3 are the frames' canonical points, ``templates`` N×68×3 the portrait wearing
-    each reference's expression (``identity + ε_r``), ``identity`` the portrait's own canonical points,
-    ``labels`` the templates' names. z and z_r are the :func:`mouth_state` features of a frame and of
-    template r, relative to the portrait's own mouth; o and o_r their inner-lip openings minus the
-    portrait's (inter-ocular units). With closed templates C = {None, M} and open ones O = {R, O}:
-
-    1. shape within each group: ``w^C_r = softmax_{r∈C}(−‖z − z_r‖²/2σ²)``, likewise ``w^O``;
-    2. the openings those blends show: ``o_C = Σ w^C_r·o_r``, ``o_O = Σ w^O_r·o_r``;
-    3. how open the frame is between them: ``a = clip((o − o_C)/(o_O − o_C), 0, 1)``;
-    4. ``w = (1 − a)·w^C ⊕ a·w^O``.
-
-    The weights follow the mouth opening linearly, so the expression morphs with every syllable
-    instead of jumping from a closed to an open template at half-open, and a frame shaped like a
-    template takes (almost) all of that template. When the labels do not name at least one closed
-    and one open template, or the open blend is not at least ``min_open_gap`` more open than the
-    closed one, the weights are the Gaussian soft assignment over all templates (step 1 on one group).
-    """
-    z = mouth_state(canonical, identity, scales)  # B×4
-    zr = mouth_state(templates, identity, scales)  # N×4
-    names = list(labels) if labels is not None else []
-    closed = [i for i, name in enumerate(names) if name in CLOSED_LABELS]
-    opened = [i for i, name in enumerate(names) if name in OPEN_LABELS]
-    w_all = _softmax_nearest(z, zr, sigma)
-    if not closed or not opened:
-        return w_all
-    o, o_r = z[:, 0] * scales[0], zr[:, 0] * scales[0]  # openings, inter-ocular units
-    w_c = _softmax_nearest(z, zr[closed], sigma)  # B×|C|
-    w_o = _softmax_nearest(z, zr[opened], sigma)  # B×|O|
-    o_c, o_o = w_c @ o_r[closed], w_o @ o_r[opened]  # B each
-    gap = o_o - o_c
-    a = np.clip((o - o_c) / np.where(gap > min_open_gap, gap, 1.0), 0.0, 1.0)[:, None]
-    w = np.zeros_like(w_all)
-    w[:, closed] = (1.0 - a) * w_c
-    w[:, opened] = a * w_o
-    return np.where((gap > min_open_gap)[:, None], w, w_all)
-
-
-def upstream_crop_box(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
-    """(centre xy, side) of the square crop LivePortrait's own cropper would take around these 68
-    points (``parse_rect_from_landmark`` with scale 2.3, vy −0.125, the eye-to-mouth axis as "down").
-
-    Only for documentation and tests: the renderer reads the :class:`SourceFace` crop instead.
-    """
-    p = np.asarray(landmarks, dtype=np.float64)[:, :2]
-    eyes = (p[list(geometry.RIGHT_EYE)].mean(0) + p[list(geometry.LEFT_EYE)].mean(0)) / 2
-    down = p[list(geometry.MOUTH)].mean(0) - eyes
-    uy = down / max(np.linalg.norm(down), 1e-9)
-    ux = np.array([-uy[1], uy[0]])
-    centre0 = p.mean(0)
-    local = (p - centre0) @ np.stack([ux, uy]).T
-    lo, hi = local.min(0), local.max(0)
-    side = float((hi - lo).max()) * UPSTREAM_CROP_SCALE
-    mid = (lo + hi) / 2
-    centre = centre0 + ux * mid[0] + uy * mid[1] - uy * UPSTREAM_CROP_SHIFT_UP * side
-    return centre, side
-
-
-# ---------------------------------------------------------------------------------------------
-# Pose conversion (torch)
-
-
-def lp_rotation(
-    rotation_lp_source: torch.Tensor, ours_source: np.ndarray, ours_target: np.ndarray, *, flip_depth: bool = False
-) -> torch.Tensor:
-    """B×3×3 LivePortrait rotations (row-vector form) for B target rotations.
-
-    ``rotation_lp_source`` (3×3 or 1×3×3) is M's rotation of the portrait; ``ours_source`` (3×3) and
-    ``ours_target`` (B×3×3) are our column-vector rotations of the portrait and of the frames. The
-    frame's head rotation relative to the portrait, ``ΔR = R_t·R_sᵀ`` (camera frame), moves the
-    portrait's keypoints: ``R_lp = R_lp,s·ΔRᵀ`` (``ΔR → D·ΔR·D`` with ``flip_depth``). Identical
-    source and target rotations give ``R_lp,s`` itself.
-    """
-    delta = np.einsum("bij,kj->bik", np.asarray(ours_target, dtype=np.float64), np.asarray(ours_source, np.float64))
-    if flip_depth:
-        d = np.diag([1.0, 1.0, -1.0])
-        delta = d @ delta @ d
-    delta_t = torch.as_tensor(np.ascontiguousarray(delta.transpose(0, 2, 1)), dtype=torch.float32)
-    base = rotation_lp_source.reshape(1, 3, 3).to(torch.float32)
-    return base @ delta_t.to(base.device)  # B×3×3
-
-
-def pixel_shift_to_keypoints(shift_px: np.ndarray, crop_size: int, feature_size: int) -> np.ndarray:
-    """Crop-pixel shifts ``(..., 2)`` → keypoint units: x, y ∈ [−1, 1] span the centres of the first
-    and last of the ``feature_size`` cells of W's grid, i.e. ``crop_size·(feature_size−1)/feature_size``
-    crop pixels."""
-    span = crop_size * (feature_size - 1) / feature_size
-    return np.asarray(shift_px, dtype=np.float64) * (2.0 / span)
-
-
-# ---------------------------------------------------------------------------------------------
 # The renderer
 
 
@@ -328,26 +146,18 @@ class LivePortraitRenderer:
         config: LivePortraitRendererConfig = LivePortraitRendererConfig(),
         allow_download: bool = True,
     ) -> LivePortraitRenderer:
-        """The five Hub checkpoints (``weights.specs("liveportrait")``), resolved, sha256-checked and
-        strictly loaded into :data:`ARCHITECTURE` networks (float32, eval).
+        """The five Hub checkpoints (:data:`WEIGHT_NAMES`), resolved, sha256-checked and strictly
+        loaded into :data:`ARCHITECTURE` networks (float32, eval).
 
         Raises ``weights.WeightsNotFound`` / ``WeightsCorrupt`` naming the file and how to get it, or
         ``weights.WeightsError`` when a file's keys or shapes do not fit the networks.
         """
         from talkinghead import weights
 
-        tensors = {
-            spec.filename: weights.load_tensors(spec, allow_download=allow_download)
-            for spec in weights.specs("liveportrait")
-        }
         nets = build_liveportrait(ARCHITECTURE)
-        try:
-            load_liveportrait_state(nets, tensors)
-        except ValueError as exc:
-            raise weights.WeightsError(
-                f"{exc}. Fetch them again with: python -m talkinghead weights download liveportrait"
-            ) from exc
-        log.info("liveportrait: %d weight files loaded", len(tensors))
+        for role, module in nets.modules_by_role():
+            weights.load_module(module, WEIGHT_NAMES[role], allow_download=allow_download)
+        log.info("liveportrait: %d weight files loaded", len(WEIGHT_NAMES))
         return cls(nets=nets, device=device, config=config)
 
     @classmethod
@@ -404,7 +214,7 @@ class LivePortraitRenderer:
         """M on B×3×256×256 → refined dict: pitch/yaw/roll B×1 degrees, kp/exp B×K×3, t B×3, scale B×1."""
         with self.autocast():
             raw = self.nets.motion(x)
-        return K.refine_kp_info({k: v.float() for k, v in raw.items()})
+        return keypoints.refine_kp_info({k: v.float() for k, v in raw.items()})
 
     def _precompute(self, source: SourceFace) -> _Prepared:
         with runtime.inference():
@@ -412,8 +222,8 @@ class LivePortraitRenderer:
             with self.autocast():
                 feature = self.nets.appearance(x).float()  # 1×3×256×256 → 1×32×16×64×64
             info = self._motion(x)
-            rotation = K.rotation_matrix(info["pitch"], info["yaw"], info["roll"])  # 1×3×3
-            kp_source = K.pose_keypoints(info["kp"], rotation, info["exp"], info["scale"], info["t"])  # eq. 1
+            rotation = keypoints.rotation_matrix(info["pitch"], info["yaw"], info["roll"])  # 1×3×3
+            kp_source = keypoints.pose_keypoints(info["kp"], rotation, info["exp"], info["scale"], info["t"])  # eq. 1
         return _Prepared(
             device=self.device,
             feature=feature,
@@ -435,7 +245,7 @@ class LivePortraitRenderer:
         if todo:
             with runtime.inference():
                 info = self._motion(self._input([references[i].crop for i in todo]))
-                rot = K.rotation_matrix(info["pitch"], info["yaw"], info["roll"])  # N×3×3
+                rot = keypoints.rotation_matrix(info["pitch"], info["yaw"], info["roll"])  # N×3×3
             for j, i in enumerate(todo):
                 store[keys[i]] = _ReferenceMotion(rotation=rot[j], expression=info["exp"][j])
         return [store[k] for k in keys]
@@ -447,7 +257,7 @@ class LivePortraitRenderer:
         if not self.config.stitching:
             return kp_driving
         x_s = prep.kp_source.expand(len(kp_driving), -1, -1)
-        return K.apply_stitching(self.nets.stitching.stitching, x_s, kp_driving)
+        return keypoints.apply_stitching(self.nets.stitching.stitching, x_s, kp_driving)
 
     def isp_keypoints(self, source: SourceFace, references: Sequence[ReferenceFrame]) -> torch.Tensor:
         """N×K×3 driving keypoints of the ISPs (paper eq. 2), stitched: ``s·(x_c·R̄ + ε̄) + t``."""
@@ -457,7 +267,7 @@ class LivePortraitRenderer:
             n = len(motions)
             rotation = torch.stack([m.rotation for m in motions])  # N×3×3
             expression = torch.stack([m.expression for m in motions])  # N×K×3
-            kp = K.pose_keypoints(
+            kp = keypoints.pose_keypoints(
                 prep.kp_canonical.expand(n, -1, -1),
                 rotation,
                 expression,
@@ -514,25 +324,27 @@ class LivePortraitRenderer:
             )
             t_xy = prep.translation[:, :2] + prep.scale * (1.0 - zoom[:, None]) * centroid + _tensor(shift, dev)
             translation = torch.cat([t_xy, torch.zeros(b, 1, device=dev)], 1)  # B×3 (t_z unused)
-            kp = K.pose_keypoints(prep.kp_canonical.expand(b, -1, -1), rotation, expression, scale, translation)
+            kp = keypoints.pose_keypoints(prep.kp_canonical.expand(b, -1, -1), rotation, expression, scale, translation)
 
             x_s = prep.kp_source.expand(b, -1, -1)
             if cfg.lip_retargeting:
                 c_s = np.full(b, prep.lip_ratio)
-                kp = kp + self._retarget(K.retarget_lip, self.nets.stitching.lip, x_s, [c_s], target_lip, base_lip)
+                kp = kp + self._retarget(
+                    keypoints.retarget_lip, self.nets.stitching.lip, x_s, [c_s], target_lip, base_lip
+                )
             if cfg.eye_retargeting:
                 own = float(prep.eye_ratios.mean())
                 eye_open = np.clip(np.asarray(targets.eye_open, dtype=np.float64), 0.0, 1.0)
                 c_s = [np.full(b, prep.eye_ratios[0]), np.full(b, prep.eye_ratios[1])]
                 kp = kp + self._retarget(
-                    K.retarget_eye, self.nets.stitching.eye, x_s, c_s, eye_open * own, np.full(b, own)
+                    keypoints.retarget_eye, self.nets.stitching.eye, x_s, c_s, eye_open * own, np.full(b, own)
                 )
             return self._stitch(prep, kp) if stitch else kp
 
     @staticmethod
     def _retarget(
-        apply: Callable[[K.Mlp, torch.Tensor, torch.Tensor], torch.Tensor],
-        mlp: K.Mlp,
+        apply: Callable[[keypoints.Mlp, torch.Tensor, torch.Tensor], torch.Tensor],
+        mlp: keypoints.Mlp,
         x_s: torch.Tensor,
         source_ratios: list[np.ndarray],
         to: np.ndarray,
@@ -617,17 +429,4 @@ def _check_finite(targets: FrameTargets) -> None:
         raise ValueError("FrameTargets.scale must be positive (crop pixels per inter-ocular unit)")
 
 
-__all__ = [
-    "ARCHITECTURE",
-    "CLOSED_LABELS",
-    "OPEN_LABELS",
-    "LivePortraitRenderer",
-    "LivePortraitRendererConfig",
-    "eye_open_ratios",
-    "lip_open_ratio",
-    "lp_rotation",
-    "mouth_blend_weights",
-    "mouth_state",
-    "pixel_shift_to_keypoints",
-    "upstream_crop_box",
-]
+__all__ = ["ARCHITECTURE", "WEIGHT_NAMES", "LivePortraitRenderer", "LivePortraitRendererConfig"]

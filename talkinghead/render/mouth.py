@@ -24,10 +24,7 @@ import numpy as np
 import torch
 
 from talkinghead import geometry
-from talkinghead.render.contour import interp, opening_frame, soft_inside
-
-UPPER = (60, 61, 62, 63, 64)  # inner upper lip, corner to corner
-LOWER = (60, 67, 66, 65, 64)  # inner lower lip, corner to corner
+from talkinghead.render.contour import OpeningFrame, interp, opening_frame, pixel_grid, smoothstep, soft_inside
 
 TOOTH_EDGES = (0.0, 0.085, 0.155, 0.22, 0.28)  # tooth boundaries on the arch, inter-ocular units from the midline
 ARCH_DEPTH = 1.2  # the arch curves back: z = ARCH_DEPTH·x² (inter-ocular units)
@@ -182,11 +179,20 @@ def seal_lips(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
     p = np.round(np.asarray(landmarks)[:, :2]).astype(np.int32)
     # the inner lips, reaching out to the outer corners (a smile's dark corners lie beyond 60/64)
-    gap = p[[48, 61, 62, 63, 54, 65, 66, 67]]
+    left, right = geometry.OUTER_LIP_CORNERS
+    gap = p[[left, *geometry.UPPER_INNER_LIP, right, *geometry.LOWER_INNER_LIP[::-1]]]
     mask = np.zeros(crop.shape[:2], np.uint8)
     cv2.fillPoly(mask, [gap], 1)
     cv2.polylines(mask, [gap], True, 1, thickness=3)
     return cv2.inpaint(np.ascontiguousarray(crop), mask, 5, cv2.INPAINT_TELEA)
+
+
+def lip_frame(landmarks: torch.Tensor, query: torch.Tensor) -> OpeningFrame:
+    """:func:`~talkinghead.render.contour.opening_frame` of the inner lips of B×68×2 ``landmarks``
+    (pixels) at ``query`` (B×P×2 or B×h×w×2)."""
+    upper = landmarks[:, list(geometry.UPPER_INNER_CONTOUR)]
+    lower = landmarks[:, list(geometry.LOWER_INNER_CONTOUR)]
+    return opening_frame(upper, lower, query)
 
 
 def teeth_split(crop: np.ndarray, landmarks: np.ndarray) -> float:
@@ -201,7 +207,7 @@ def teeth_split(crop: np.ndarray, landmarks: np.ndarray) -> float:
     pts = torch.tensor(np.asarray(landmarks, dtype=np.float32)[None, :, :2])
     a = torch.linspace(0.3, 0.7, 9)
     t = torch.linspace(0.45, 0.92, 24)
-    fr = opening_frame(pts[:, list(UPPER)], pts[:, list(LOWER)], pts[:, :1])
+    fr = lip_frame(pts, pts[:, :1])
     up, lo = fr.contours_at(a[None])
     v = up[0, None, :] + t[:, None] * (lo - up)[0, None, :]  # 24×9
     xy = fr.to_pixels(a[None, None].expand(1, len(t), -1), v[None])[0].numpy().astype(np.float32)
@@ -220,15 +226,11 @@ def teeth_line(identity: np.ndarray) -> np.ndarray:
     parabolic arch, so posed with a target's rotation it turns with the head.
     """
     c = np.asarray(identity, dtype=np.float64)
-    mid = 0.5 * (c[62] + c[66])
+    up, lo = geometry.INNER_LIP_MIDLINE
+    mid = 0.5 * (c[up] + c[lo])
     xs = np.array(sorted({-x for x in TOOTH_EDGES} | set(TOOTH_EDGES)))
     pts = np.stack([mid[0] + xs, np.full_like(xs, mid[1] + TEETH_OVERLAP), mid[2] + ARCH_DEPTH * xs**2], -1)
     return pts
-
-
-def _smooth(x: torch.Tensor) -> torch.Tensor:
-    x = x.clamp(0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
 
 
 def paint_mouth(
@@ -251,13 +253,7 @@ def paint_mouth(
     (0 leaves the frame as is); ``where``: optional B×h×w coverage limiting the painted area.
     """
     b, _, h, w = frames.shape
-    x0, y0 = origin
-    dev, dt = frames.device, frames.dtype
-    ys = torch.arange(y0, y0 + h, dtype=dt, device=dev)
-    xs = torch.arange(x0, x0 + w, dtype=dt, device=dev)
-    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(b, -1, -1, -1)
-    up_pts, lo_pts = landmarks[:, list(UPPER)], landmarks[:, list(LOWER)]
-    fr = opening_frame(up_pts, lo_pts, grid)
+    fr = lip_frame(landmarks, pixel_grid(origin, (h, w), b, dtype=frames.dtype, device=frames.device))
     alpha = soft_inside(fr, feather) * strength.view(b, 1, 1)  # B×h×w
     if where is not None:
         alpha = alpha * where
@@ -265,7 +261,8 @@ def paint_mouth(
         return frames
     unit = iod.view(b, 1, 1)
     gap = (fr.lo - fr.up).clamp_min(0.0)
-    opening = (landmarks[:, [61, 62, 63]] - landmarks[:, [67, 66, 65]]).norm(dim=-1).mean(-1).view(b, 1, 1)
+    gaps = landmarks[:, list(geometry.UPPER_INNER_LIP)] - landmarks[:, list(geometry.LOWER_INNER_LIP)]
+    opening = gaps.norm(dim=-1).mean(-1).view(b, 1, 1)
     t = ((fr.v - fr.up) / gap.clamp_min(1.0)).clamp(0.0, 1.0)  # 0 at the upper lip, 1 at the lower
     across = 2.0 * fr.a - 1.0  # −1 … 1 corner to corner
     deep, cavity, tongue_c, teeth_c, gum_c = (palette[i].view(1, 3, 1, 1) for i in range(5))
@@ -278,7 +275,7 @@ def paint_mouth(
     tongue_h = torch.minimum(0.42 * opening, 0.12 * unit)
     tongue_top = fr.lo - tongue_h * (1.0 - (across / 0.85).square()).clamp_min(0.0).sqrt()
     tongue = ((fr.v - tongue_top) / 1.2 + 0.5).clamp(0.0, 1.0) * (tongue_h > 1.0)
-    front = _smooth((fr.v - tongue_top) / (0.6 * tongue_h + 1.0))
+    front = smoothstep((fr.v - tongue_top) / (0.6 * tongue_h + 1.0))
     groove = 1.0 - 0.15 * front * torch.exp(-0.5 * (across * fr.length.view(b, 1, 1) / (0.03 * unit + 1.0)).square())
     tongue_shade = (0.55 + 0.45 * front) * groove
     colour = colour + tongue.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
@@ -313,12 +310,12 @@ def paint_mouth(
     # upper teeth: from their gum line down to the (slightly scalloped) incisal edge, receding into
     # shadow toward the sides and under the upper lip
     edge_here = edge - 0.006 * unit * scallop
-    corridor = _smooth(torch.minimum(fr.a, 1.0 - fr.a) / BUCCAL_CORRIDOR)  # dark at the mouth corners
-    upper = ((edge_here - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0) * (1.0 - _smooth((lateral - 1.0) / 0.15)) * corridor
+    corridor = smoothstep(torch.minimum(fr.a, 1.0 - fr.a) / BUCCAL_CORRIDOR)  # dark at the mouth corners
+    upper = ((edge_here - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0) * (1.0 - smoothstep((lateral - 1.0) / 0.15)) * corridor
     gum_line = edge - TEETH_HEIGHT * unit
     gum = ((gum_line - fr.v) / 1.0 + 0.5).clamp(0.0, 1.0)
-    lip_shadow = 0.62 + 0.38 * _smooth((fr.v - fr.up) / (0.045 * unit))
-    teeth_shade = lip_shadow * (1.0 - 0.15 * near) * (1.0 - 0.6 * _smooth((lateral - 0.4) / 0.7))
+    lip_shadow = 0.62 + 0.38 * smoothstep((fr.v - fr.up) / (0.045 * unit))
+    teeth_shade = lip_shadow * (1.0 - 0.15 * near) * (1.0 - 0.6 * smoothstep((lateral - 0.4) / 0.7))
     tooth = teeth_c * teeth_shade.unsqueeze(1)
     tooth = tooth + gum.unsqueeze(1) * (gum_c * lip_shadow.unsqueeze(1) - tooth)
     colour = colour + upper.unsqueeze(1) * (tooth - colour)
@@ -346,15 +343,10 @@ def rigid_interior(
     of the new cavity (to be painted, without teeth) and the share of lips closing over the teeth
     (0 at the source's own gap, 1 from half of it down).
     """
-    (h, w), b = shape, len(target)
-    x0, y0 = origin
-    dev, dt = target.device, target.dtype
-    ys = torch.arange(y0, y0 + h, dtype=dt, device=dev)
-    xs = torch.arange(x0, x0 + w, dtype=dt, device=dev)
-    grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1).unsqueeze(0).expand(b, -1, -1, -1)
-    ft = opening_frame(target[:, list(UPPER)], target[:, list(LOWER)], grid)
+    b = len(target)
+    ft = lip_frame(target, pixel_grid(origin, shape, b, dtype=target.dtype, device=target.device))
     src = source.unsqueeze(0).expand(b, -1, -1)
-    fs = opening_frame(src[:, list(UPPER)], src[:, list(LOWER)], src[:, :1])  # the source's frame
+    fs = lip_frame(src, src[:, :1])  # the source's frame
     a = ft.a  # the contours are flat beyond the corners, so positions past them map to themselves
     up_s, lo_s = fs.contours_at(a)
     k = (fs.length / ft.length).view(b, 1, 1)  # target → source pixels

@@ -13,14 +13,13 @@ analytic masks) through three kinds of control points:
 
 The field is evaluated on a coarse grid over the head only, upsampled bilinearly and multiplied
 by the portrait's support mask, so the background outside the head is sampled exactly in place.
-On top: a synthesised mouth interior when the lips part further than the portrait's
-(:mod:`mouth`), lowered eyelids for blinks (:mod:`eyes`), and :meth:`WarpRenderer.paste_back`
-into the full portrait (:mod:`compose`).
+On top: a mouth interior when the lips part further than the portrait's (:mod:`warp_mouth`),
+lowered eyelids for blinks (:mod:`eyes`), and :meth:`WarpRenderer.paste_back` into the full
+portrait (:mod:`compose`).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,13 +27,11 @@ import torch
 import torch.nn.functional as F
 
 from talkinghead import geometry, runtime
-from talkinghead.render import compose, eyes, flow, mouth, probe
+from talkinghead.render import compose, eyes, flow, warp_mouth
 from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace, prepare_source
-
-log = logging.getLogger(__name__)
+from talkinghead.render.mouth import MouthDonor
 
 CACHE_KEY = "warp"
-DONOR_KEY = "warp_mouth_donor"  # SourceFace.cache: (references key, device, MouthDonor | None)
 
 
 @dataclass(frozen=True)
@@ -81,13 +78,7 @@ class _Prepared:
     anchors: np.ndarray  # A×2 still crop points
     source_points: torch.Tensor  # (68+L+V+A)×2 source positions of all control points (flow.lip_midpoints: L)
     neighbours: torch.Tensor  # (68+L+V+A)×K nearest control points (first_order Jacobians)
-    teeth: np.ndarray  # T×3 canonical upper incisal edge (mouth.teeth_line)
-    palette: torch.Tensor  # 5×3 mouth palette
-    paint_mouth: bool  # the portrait's mouth is closed: paint an interior when the target opens
-    toothless: bool  # its lips are parted but show no teeth: a donor's interior replaces its own
-    sealed: torch.Tensor  # 1×3×S×S crop with the lip gap filled in with lip (mouth.seal_lips)
-    split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
-    opening: float  # the portrait's own lip gap, inter-ocular units
+    mouth: warp_mouth.MouthPlan  # what fills the lip gap (painted, lent or the portrait's own interior)
     lid: torch.Tensor  # 3, RGB of the upper-lid skin (eyes.lid_colour)
     paste: compose.PastePlan
     lattice: torch.Tensor  # 1×(gh·gw)×2 positions of every lattice node over the box, crop pixels
@@ -146,12 +137,7 @@ class WarpRenderer:
         k = min(8, len(all_src) - 1)
         d = np.linalg.norm(all_src[:, None] - all_src[None], axis=-1)
         neighbours = np.argsort(d, 1)[:, 1 : k + 1]
-        opening = float(geometry.mouth_features(source.landmarks).opening)
-        paint = opening < cfg.mouth_reuse_opening
-        log.debug("warp: portrait lip gap %.3f → %s mouth interior", opening, "painted" if paint else "own")
         crop = torch.from_numpy(source.crop).to(dev).permute(2, 0, 1).unsqueeze(0).float()
-        sealed = torch.from_numpy(mouth.seal_lips(source.crop, source.landmarks))
-        sealed = sealed.to(dev).permute(2, 0, 1).unsqueeze(0).float()
         return _Prepared(
             device=dev,
             config=cfg,
@@ -165,13 +151,7 @@ class WarpRenderer:
             anchors=anchors,
             source_points=torch.tensor(all_src, dtype=torch.float32, device=dev),
             neighbours=torch.tensor(neighbours, dtype=torch.long, device=dev),
-            teeth=mouth.teeth_line(source.identity),
-            palette=mouth.mouth_palette(source.crop, source.landmarks).as_tensor(dev),
-            paint_mouth=paint,
-            toothless=not paint and not mouth.shows_teeth(source.crop, source.landmarks),
-            sealed=sealed,
-            split=0.6 if paint else mouth.teeth_split(source.crop, source.landmarks),
-            opening=opening,
+            mouth=warp_mouth.mouth_plan(source, dev, reuse_opening=cfg.mouth_reuse_opening),
             lid=torch.tensor(eyes.lid_colour(source.crop, source.landmarks), dtype=torch.float32, device=dev),
             paste=compose.paste_plan(
                 source.image, source.transform, support, reach=cfg.grid_step, feather=cfg.paste_feather * iod
@@ -221,7 +201,7 @@ class WarpRenderer:
         offset = canonical - source.identity
         norm = np.linalg.norm(offset, axis=-1, keepdims=True)
         canonical = source.identity + offset * np.minimum(1.0, cfg.max_expression / np.maximum(norm, 1e-12))
-        for up, lo in ((61, 67), (62, 66), (63, 65)):  # inner lips pushed past each other meet instead
+        for up, lo in geometry.INNER_LIP_PAIRS:  # inner lips pushed past each other meet instead
             crossed = canonical[:, up, 1] > canonical[:, lo, 1]
             meet = 0.5 * (canonical[crossed, up, 1] + canonical[crossed, lo, 1])
             canonical[crossed, up, 1] = meet
@@ -265,7 +245,8 @@ class WarpRenderer:
         them lends its teeth, tongue and cavity (:func:`mouth.mouth_donor`) to the opened mouth;
         without one a closed mouth gets a synthesised interior and parted lips keep their own."""
         prep = self._prepared(source)
-        donor = self._donor(source, prep, references) if prep.paint_mouth or prep.toothless else None
+        wants_donor = prep.mouth.paint or prep.mouth.toothless
+        donor = warp_mouth.cached_donor(source, references, prep.device) if wants_donor else None
         targets = self.clamp_targets(source, targets)
         size = source.size
         out = np.repeat(source.crop[None], len(targets), 0)  # outside the support box: the crop itself
@@ -275,20 +256,6 @@ class WarpRenderer:
                 chunk = targets[start : start + self.config.batch_size]
                 out[start : start + len(chunk), y0:y1, x0:x1] = self._render_chunk(prep, chunk, size, donor)
         return out
-
-    def _donor(
-        self, source: SourceFace, prep: _Prepared, references: list[ReferenceFrame] | None
-    ) -> mouth.MouthDonor | None:
-        """The mouth donor of these references (cached on the source for the same references)."""
-        if not references:
-            return None
-        key = tuple((r.label, r.landmarks.tobytes()) for r in references)
-        cached = source.cache.get(DONOR_KEY)
-        if cached is None or cached[0] != key or cached[1] != prep.device:
-            donor = mouth.mouth_donor(references, source.crop, source.landmarks, prep.device)
-            cached = (key, prep.device, donor)
-            source.cache[DONOR_KEY] = cached
-        return cached[2]
 
     def _target_points(self, prep: _Prepared, targets: FrameTargets) -> tuple[torch.Tensor, torch.Tensor]:
         """B×68×2 target landmarks and B×(68+L+V+A)×2 target control points, crop pixels."""
@@ -335,7 +302,7 @@ class WarpRenderer:
         return dense.permute(0, 2, 3, 1)  # B×h×w×2
 
     def _render_chunk(
-        self, prep: _Prepared, targets: FrameTargets, size: int, donor: mouth.MouthDonor | None = None
+        self, prep: _Prepared, targets: FrameTargets, size: int, donor: MouthDonor | None = None
     ) -> np.ndarray:
         """B×h×w×3 uint8 pixels of the support box for a chunk of (clamped) targets."""
         b = len(targets)
@@ -353,136 +320,12 @@ class WarpRenderer:
         )  # B×3×h×w
         if cover is not None:
             warped += cover.unsqueeze(1) * (prep.lid.view(1, 3, 1, 1) - warped)
-        self._paint_mouth(prep, targets, landmarks, iod, smap, warped, donor)
+        warp_mouth.composite_mouth(
+            prep.mouth, warped, smap, targets, landmarks, iod,
+            crop=prep.crop, box=prep.box, source_landmarks=prep.source_points[:68], donor=donor,
+            fade_in=self.config.mouth_fade_in, feather=self.config.mouth_feather_px,
+        )
         return warped.clamp_(0, 255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-
-    def _mouth_box(self, prep: _Prepared, targets: FrameTargets, teeth: np.ndarray) -> tuple[int, int, int, int] | None:
-        """Crop-pixel box around the target mouths (and teeth) of the chunk, inside the support box."""
-        x0, y0, x1, y1 = prep.box
-        pts = np.concatenate([targets.landmarks[:, 48:68, :2], teeth], 1).reshape(-1, 2)
-        pad = 4
-        mx0, my0 = np.floor(pts.min(0)).astype(int) - pad
-        mx1, my1 = np.ceil(pts.max(0)).astype(int) + pad
-        mx0, my0, mx1, my1 = max(mx0, x0), max(my0, y0), min(mx1, x1), min(my1, y1)
-        return (int(mx0), int(my0), int(mx1), int(my1)) if mx1 > mx0 and my1 > my0 else None
-
-    def _paint_mouth(
-        self,
-        prep: _Prepared,
-        targets: FrameTargets,
-        landmarks: torch.Tensor,
-        iod: torch.Tensor,
-        smap: torch.Tensor,
-        warped: torch.Tensor,
-        donor: mouth.MouthDonor | None = None,
-    ) -> None:
-        """The mouth interior, in place in ``warped`` (B×3×h×w over the support box, sampled with
-        ``smap``), in the mouth's box only.
-
-        Closed portrait mouth, or parted lips that show no teeth when a donor is given: the
-        interior — the donor's real one (its teeth kept rigid, :func:`mouth.rigid_interior`, new
-        cavity beyond its gap painted) or else a synthesised one with teeth — is faded in as the
-        target's lip gap exceeds the portrait's, on lips resampled from the sealed crop (so the
-        sliver of teeth between the portrait's own lips is not stretched along the new lip edges). Open portrait
-        mouth: its own teeth move with the lips (:func:`mouth.reuse_interior`) and only the new gap
-        between them is painted, without teeth; where the lips close further than the portrait's,
-        the sealed crop's lips fill the narrowing gap.
-        """
-        teeth = targets.scale[:, None, None] * np.einsum("nj,bij->bni", prep.teeth, targets.rotation)
-        teeth = teeth[..., :2] + targets.translation[:, None, :2]
-        box = self._mouth_box(prep, targets, teeth)
-        if box is None:
-            return
-        x0, y0 = prep.box[:2]
-        mx0, my0, mx1, my1 = box
-        b, size = len(targets), prep.crop.shape[-1]
-        region = warped[:, :, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
-        region_map = smap[:, my0 - y0 : my1 - y0, mx0 - x0 : mx1 - x0]
-        feather = self.config.mouth_feather_px
-        if prep.paint_mouth or donor is not None:
-            gap = geometry.mouth_features(targets.landmarks).opening - prep.opening
-            fade = np.clip(gap / self.config.mouth_fade_in, 0.0, 1.0)
-            fade = fade * fade * (3.0 - 2.0 * fade)
-            # lips closing further than the portrait's: lip in the seam, not its sliver of teeth
-            shut = np.clip(-gap / (0.5 * max(prep.opening, 1e-3)), 0.0, 1.0)
-            if not (fade > 0).any() and not (shut > 0).any():
-                return
-            strength = torch.tensor(fade, dtype=torch.float32, device=prep.device)
-            seal = torch.tensor(np.maximum(fade, shut), dtype=torch.float32, device=prep.device)
-            sealed = F.grid_sample(
-                prep.sealed.expand(b, -1, -1, -1),
-                (region_map + 0.5) * (2.0 / size) - 1.0,
-                mode="bilinear",
-                padding_mode="border",
-                align_corners=False,
-            )
-            lips = region + seal.view(-1, 1, 1, 1) * (sealed - region)
-            if donor is not None:
-                painted = self._donor_mouth(prep, donor, lips, (mx0, my0), landmarks, iod, strength, feather)
-            else:
-                teeth_t = torch.tensor(teeth, dtype=torch.float32, device=prep.device)
-                painted = mouth.paint_mouth(
-                    lips, (mx0, my0), landmarks, teeth_t, iod, prep.palette, strength=strength, feather=feather
-                )
-        else:
-            new_map, cavity, closing = mouth.reuse_interior(
-                region_map, (mx0, my0), landmarks, prep.source_points[:68], split=prep.split, feather=feather
-            )
-            grid = (new_map + 0.5) * (2.0 / size) - 1.0
-            resampled = F.grid_sample(
-                prep.crop.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
-            )
-            # lips closing over the teeth show lip (the sealed crop), not teeth squeezed into the seam
-            gap = geometry.mouth_features(targets.landmarks).opening
-            shut = np.clip((prep.opening - gap) / (0.5 * prep.opening), 0.0, 1.0)
-            shut_t = torch.tensor(shut, dtype=torch.float32, device=prep.device).view(-1, 1, 1)
-            closing = torch.maximum(closing, shut_t)
-            cavity = cavity * (1.0 - shut_t)  # a closing mouth opens no new cavity
-            if bool((closing > 0).any()):
-                sealed = F.grid_sample(
-                    prep.sealed.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
-                )
-                resampled = resampled + closing.unsqueeze(1) * (sealed - resampled)
-            painted = mouth.paint_mouth(
-                resampled,
-                (mx0, my0),
-                landmarks,
-                None,
-                iod,
-                prep.palette,
-                strength=torch.ones(b, device=prep.device),
-                feather=feather,
-                where=cavity,
-            )
-        region.copy_(painted)
-
-    @staticmethod
-    def _donor_mouth(
-        prep: _Prepared,
-        donor: mouth.MouthDonor,
-        lips: torch.Tensor,
-        origin: tuple[int, int],
-        landmarks: torch.Tensor,
-        iod: torch.Tensor,
-        strength: torch.Tensor,
-        feather: float,
-    ) -> torch.Tensor:
-        """``lips`` (B×3×h×w at ``origin``) with the donor's interior inside the target inner lips."""
-        b, _, h, w = lips.shape
-        rigid, inside, cavity, _ = mouth.rigid_interior(
-            origin, (h, w), landmarks, donor.landmarks, split=donor.split, feather=feather
-        )
-        size = donor.crop.shape[-1]
-        interior = F.grid_sample(
-            donor.crop.expand(b, -1, -1, -1), (rigid + 0.5) * (2.0 / size) - 1.0,
-            mode="bilinear", padding_mode="border", align_corners=False,
-        )
-        interior = mouth.paint_mouth(  # what opens beyond the donor's own gap: cavity, no teeth
-            interior, origin, landmarks, None, iod, prep.palette, strength=torch.ones(b, device=prep.device),
-            feather=feather, where=cavity,
-        )
-        alpha = (inside * strength.view(b, 1, 1)).unsqueeze(1)
-        return lips + alpha * (interior - lips)
 
     # -----------------------------------------------------------------------------------------
     # paste-back
@@ -501,12 +344,12 @@ def isp_targets(source: SourceFace, references: list[ReferenceFrame]) -> FrameTa
     """Paper eq. 2 targets for ISPs: ``c + ε̄`` with the reference's turn on the portrait's own
     rotation, the portrait's translation and scale (see :meth:`WarpRenderer.render_isps`).
 
-    ``c`` is the portrait's canonical face with its lips closed (:func:`probe.close_mouth`): eq. 2
+    ``c`` is the portrait's canonical face with its lips closed (:func:`geometry.close_mouth`): eq. 2
     assumes a neutral source image, and a portrait smiling with parted lips would otherwise keep
     them parted in the closed None and M patterns (its smile — corners, width — is kept).
     """
     n = len(references)
-    neutral = probe.close_mouth(source.identity)
+    neutral = geometry.close_mouth(source.identity)
     return FrameTargets(
         canonical=np.stack([neutral + r.expression for r in references]),
         rotation=np.stack([r.turn @ source.pose.rotation for r in references]),

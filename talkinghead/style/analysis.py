@@ -11,22 +11,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from talkinghead import geometry
+from talkinghead import geometry, media, viz
 from talkinghead.errors import InputError
+from talkinghead.face import Landmarker, get_landmarker
+from talkinghead.face.tracking import fill_gaps
+from talkinghead.face.types import NoFaceError, VideoLandmarks
+from talkinghead.render.base import ReferenceFrame
 from talkinghead.style import blinks as blinks_mod
 from talkinghead.style import pose as pose_mod
 from talkinghead.style.config import StyleConfig
 from talkinghead.style.templates import FEATURES, TEMPLATES, ClipNormaliser, Retrieval, clip_normaliser, retrieve
-from talkinghead.style.track import StyleTrack, build_track, fill_gaps
-
-if TYPE_CHECKING:
-    from talkinghead.face.types import Landmarker
-    from talkinghead.media import VideoClip
-    from talkinghead.render.base import ReferenceFrame
+from talkinghead.style.track import StyleTrack, build_track, face_frames
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +52,6 @@ class StyleReference:
     turn: np.ndarray = field(default_factory=lambda: np.eye(3))  # 3×3 rotation relative to the clip's mean pose
 
     def to_render(self) -> ReferenceFrame:
-        from talkinghead.render.base import ReferenceFrame
-
         return ReferenceFrame(
             label=self.label,
             crop=self.crop,
@@ -134,8 +130,6 @@ def _no_face_message(n_frames: int, n_found: int, n_valid: int, config: StyleCon
 
 def _facial_map(points: np.ndarray, size: int) -> np.ndarray:
     """A drawn facial map as the crop of a reference when there is no video frame."""
-    from talkinghead import viz
-
     return viz.render_facial_map(points, size, fit=False)
 
 
@@ -175,35 +169,26 @@ def _reference(
 
 
 def analyse_track(
-    points: np.ndarray,
+    landmarks: VideoLandmarks,
     fps: float,
     frames: np.ndarray | None = None,
     *,
-    found: np.ndarray | None = None,
-    n_faces: np.ndarray | None = None,
     config: StyleConfig | None = None,
-    backend: str = "track",
     warnings: list[str] | None = None,
 ) -> StyleAnalysis:
     """Analyse a landmark track (``T×68×3`` image pixels at ``fps``); ``frames`` (T×H×W×3 uint8,
-    optional) give the sharpness measure and the reference crops."""
+    optional) give the sharpness measure and the reference crops; ``warnings``: notices so far."""
     config = config or StyleConfig()
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 3 or points.shape[1:] != (geometry.N_POINTS, 3):
-        raise ValueError(f"analyse_track needs T×68×3 landmarks, got {points.shape}")
+    points, has_face = face_frames(landmarks)
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
     notes = list(warnings or [])
     n = len(points)
     if n < 2:
         raise InputError(_STILL_IMAGE + _UPLOAD_HINT + ".")
-    has_face = np.isfinite(points).all(axis=(1, 2))
-    if found is not None:
-        has_face &= np.asarray(found, dtype=bool)
-    n_found = int(has_face.sum())
-    if n_found == 0:
+    if not has_face.any():
         raise InputError(_no_face_message(n, 0, 0, config))
-    track, neutral = build_track(points, fps, frames=frames, found=found, n_faces=n_faces, config=config)
+    track, neutral = build_track(landmarks, fps, frames=frames, config=config)
     n_valid = int(track.valid.sum())
     if n_valid < max(config.min_valid_frames, len(TEMPLATES)):
         raise InputError(_no_face_message(n, int(track.found.sum()), n_valid, config))
@@ -252,25 +237,20 @@ def analyse_track(
         normaliser=normaliser,
         retrieval=result,
         config=config,
-        backend=backend,
+        backend=landmarks.backend,
         pose_deltas=deltas,
     )
 
 
-def _load_clip(source: str | Path | VideoClip, config: StyleConfig) -> tuple[np.ndarray, float, list[str]]:
+def _load_clip(source: str | Path | media.VideoClip, config: StyleConfig) -> tuple[np.ndarray, float, list[str]]:
     """Frames (T×H×W×3 uint8), fps and notices from a path or an already loaded clip."""
     notes: list[str] = []
-    if isinstance(source, (str, Path)):
-        from talkinghead import media
-
-        clip = media.load_video(source, max_seconds=config.max_seconds)
-    else:
-        clip = source
+    clip = media.load_video(source, max_seconds=config.max_seconds) if isinstance(source, (str, Path)) else source
     frames, fps = clip.frames, float(clip.fps)
     if frames is None or len(frames) < 2:
         raise InputError(_STILL_IMAGE + _UPLOAD_HINT + ".")
     cap = int(np.floor(config.max_seconds * fps + 1e-6))
-    truncated = bool(getattr(clip, "truncated", False))
+    truncated = clip.truncated
     if len(frames) > cap:
         frames, truncated = frames[:cap], True
     if truncated:
@@ -282,7 +262,10 @@ def _load_clip(source: str | Path | VideoClip, config: StyleConfig) -> tuple[np.
 
 
 def analyse_style(
-    clip_or_path: str | Path | VideoClip, *, config: StyleConfig | None = None, landmarker: Landmarker | None = None
+    clip_or_path: str | Path | media.VideoClip,
+    *,
+    config: StyleConfig | None = None,
+    landmarker: Landmarker | None = None,
 ) -> StyleAnalysis:
     """Analyse a style clip (a path or a ``media.VideoClip``): landmarks of every frame (up to
     ``config.max_seconds``), the style track, reference frames, φ_s, pose track and blinks.
@@ -292,23 +275,9 @@ def analyse_style(
     """
     config = config or StyleConfig()
     frames, fps, notes = _load_clip(clip_or_path, config)
-    if landmarker is None:
-        from talkinghead.face import get_landmarker
-
-        landmarker = get_landmarker(backend=config.backend)
+    landmarker = get_landmarker(backend=config.backend) if landmarker is None else landmarker
     try:
         video_landmarks = landmarker.track(frames, fps, what="the style clip")
-    except InputError as exc:
-        if str(exc).startswith("No face found"):  # the landmarker's wording asks for an image
-            raise InputError(_no_face_message(len(frames), 0, 0, config)) from exc
-        raise
-    return analyse_track(
-        video_landmarks.points,
-        fps,
-        frames,
-        found=video_landmarks.found,
-        n_faces=video_landmarks.n_faces,
-        config=config,
-        backend=str(getattr(video_landmarks, "backend", "unknown")),
-        warnings=notes,
-    )
+    except NoFaceError as exc:  # the landmarker's message asks for an image; this one counts the frames
+        raise InputError(_no_face_message(len(frames), 0, 0, config)) from exc
+    return analyse_track(video_landmarks, fps, frames, config=config, warnings=notes)

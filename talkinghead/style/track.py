@@ -14,6 +14,7 @@ import numpy as np
 
 from talkinghead import geometry
 from talkinghead.face.tracking import fill_gaps
+from talkinghead.face.types import VideoLandmarks
 from talkinghead.style.config import StyleConfig
 
 
@@ -43,6 +44,15 @@ class StyleTrack:
     @property
     def duration(self) -> float:
         return len(self.times) / self.fps
+
+
+def face_frames(landmarks: VideoLandmarks) -> tuple[np.ndarray, np.ndarray]:
+    """The track's points as ``T×68×3`` float64 (a ``ValueError`` for any other shape) and the ``T``
+    frames with a face: found by the landmarker, with finite points."""
+    points = np.asarray(landmarks.points, dtype=np.float64)
+    if points.ndim != 3 or points.shape[1:] != (geometry.N_POINTS, 3):
+        raise ValueError(f"a style track needs T×68×3 landmarks, got {points.shape}")
+    return points, np.asarray(landmarks.found, dtype=bool) & np.isfinite(points).all(axis=(1, 2))
 
 
 def nearest_kept(mask: np.ndarray) -> np.ndarray:
@@ -108,30 +118,19 @@ def neutral_face(
 
 
 def build_track(
-    points: np.ndarray,
-    fps: float,
-    *,
-    frames: np.ndarray | None = None,
-    found: np.ndarray | None = None,
-    n_faces: np.ndarray | None = None,
-    config: StyleConfig | None = None,
+    landmarks: VideoLandmarks, fps: float, *, frames: np.ndarray | None = None, config: StyleConfig | None = None
 ) -> tuple[StyleTrack, np.ndarray]:
-    """Measure every frame of a landmark track. Returns ``(track, neutral)``.
+    """Measure every frame of a landmark track (T×68×3 image pixels at ``fps``). Returns ``(track, neutral)``.
 
-    ``points`` T×68×3 image pixels; ``frames`` (optional) T×H×W×3 uint8 for the sharpness measure;
-    ``found`` (optional) T bool. Raises ``ValueError`` when no frame has a face (callers turn
-    that into a user-facing message with the counts).
+    ``frames`` (optional) T×H×W×3 uint8 for the sharpness measure. Raises ``ValueError`` when no
+    frame has a face (callers turn that into a user-facing message with the counts).
     """
     config = config or StyleConfig()
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 3 or points.shape[1:] != (geometry.N_POINTS, 3):
-        raise ValueError(f"build_track needs T×68×3 landmarks, got {points.shape}")
+    points, found = face_frames(landmarks)
     t = len(points)
-    found = np.ones(t, bool) if found is None else np.asarray(found, dtype=bool).copy()
-    found &= np.isfinite(points).all(axis=(1, 2))
     if not found.any():
         raise ValueError("no frame has a face")
-    n_faces = found.astype(int) if n_faces is None else np.asarray(n_faces, dtype=int)
+    n_faces = np.asarray(landmarks.n_faces, dtype=int)
     points = fill_gaps(np.where(found[:, None, None], points, 0.0), found)
 
     rot, trans, scale = _poses(points, found)

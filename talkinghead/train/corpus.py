@@ -30,7 +30,7 @@ import numpy as np
 from scipy import signal
 
 from talkinghead import speech
-from talkinghead.audio import DEFAULT_MEL, log_mel, mel_frame_count, normalise_level
+from talkinghead.features import DEFAULT_MEL, log_mel, mel_frame_count, normalise_level
 from talkinghead.train import augment as aug
 from talkinghead.train.text import TextGenerator
 from talkinghead.train.visemes import N_VISEMES, loudness_db, segments, viseme_weights

@@ -9,11 +9,11 @@ For every training clip (GRID speaker s1 by default, ``train/grid_s1`` of ``../s
    by the canonical face. Target = ``φ_s − canonical_face()``: the displacement from the neutral
    in inter-ocular units, one row per video frame.
 2. **Audio features**: the clip's own sound, level-normalised log-mel at 120 Hz
-   (:func:`talkinghead.audio.log_mel` after :func:`talkinghead.audio.normalise_level`), the same
+   (:func:`talkinghead.features.log_mel` after :func:`talkinghead.features.normalise_level`), the same
    front end as at inference.
 3. **Audio–video offset**: the lag (±400 ms) at which the tracked inner-lip opening best
    correlates with the voice loudness (dB of the voice-band RMS,
-   :func:`talkinghead.audio.voice_energy`) over the voiced stretch; positive = the mouth follows
+   :func:`talkinghead.features.voice_energy`) over the voiced stretch; positive = the mouth follows
    the sound. Reported per clip and for the mean curve of all clips; not applied to the targets
    (GRID is recorded in sync — the mean curve peaks at 0 — and a 3 s clip's own estimate is
    noisier than the true offset).
@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from talkinghead.audio import DEFAULT_MEL, log_mel, normalise_level, voice_energy
+from talkinghead.features import DEFAULT_MEL, log_mel, normalise_level, voice_energy
 from talkinghead.geometry import N_POINTS, canonical_face, mouth_features
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def loudness_db(energy: np.ndarray) -> np.ndarray:
 def estimate_offset(opening: np.ndarray, energy: np.ndarray, fps: float) -> tuple[float, float]:
     """(offset s, correlation): the lag within ±``MAX_OFFSET_S`` where the mouth opening best
     follows the voice loudness (dB) over the voiced stretch (+: the mouth comes later than the
-    sound). ``energy`` is linear (:func:`talkinghead.audio.voice_energy`)."""
+    sound). ``energy`` is linear (:func:`talkinghead.features.voice_energy`)."""
     lags, corr = offset_curve(opening, loudness_db(energy), fps)
     i = int(np.argmax(corr))
     return float(lags[i] / fps), float(corr[i])
@@ -150,8 +150,7 @@ def clip_targets(path: Path, landmarker=None) -> dict[str, np.ndarray]:
         raise ValueError(f"{path.name} has no audio track")
     landmarker = landmarker or get_landmarker("mediapipe")
     vl = landmarker.track(clip.frames, clip.fps, what=path.name)
-    analysis = analyse_track(vl.points, clip.fps, clip.frames, found=vl.found, n_faces=vl.n_faces,
-                             backend=vl.backend)
+    analysis = analyse_track(vl, clip.fps, clip.frames)
     motion = analysis.phi_s() - canonical_face()[None]  # φ_s − canonical = canonical_t − neutral
     mel = log_mel(normalise_level(clip.audio)).numpy()
     return {

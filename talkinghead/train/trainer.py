@@ -2,7 +2,7 @@
 
 Each step draws a batch of crops (random item, random start, one random frame rate per batch from
 25/30/50/60 fps, 90 output frames), builds the log-mel windows around every output frame exactly
-as :func:`talkinghead.audio.frame_windows` does at inference (linear interpolation at the frame's
+as :func:`talkinghead.features.frame_windows` does at inference (linear interpolation at the frame's
 mel position, silence outside the item), and the target motion ``viseme weights @ viseme shapes``
 at the same times. Loss (L_mg):
 
@@ -28,10 +28,11 @@ import torch
 from torch import nn
 
 from talkinghead.acoustic import read_pocketsphinx_model
-from talkinghead.audio import DEFAULT_MEL
-from talkinghead.geometry import INNER_LIPS, JAW, N_POINTS, OUTER_LIPS, canonical_face
+from talkinghead.features import DEFAULT_MEL
+from talkinghead.geometry import INNER_LIP_PAIRS, INNER_LIPS, JAW, N_POINTS, OUTER_LIPS, canonical_face
 from talkinghead.motion import MotionConfig, MotionGenerator, spectral_shape
 from talkinghead.train.corpus import Corpus
+from talkinghead.weights import load_state_partial
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,9 @@ def point_weights() -> torch.Tensor:
     return w
 
 
-_GAP_PAIRS = ((61, 67), (62, 66), (63, 65))
-
-
 def inner_gap(points: torch.Tensor) -> torch.Tensor:
     """Inner-lip gap of ``...×68×3`` points (same definition as geometry.mouth_features)."""
-    return sum((points[..., a, :] - points[..., b, :]).norm(dim=-1) for a, b in _GAP_PAIRS) / 3.0
+    return sum((points[..., a, :] - points[..., b, :]).norm(dim=-1) for a, b in INNER_LIP_PAIRS) / 3.0
 
 
 class Batcher:
@@ -332,7 +330,7 @@ def _train(
         if replace(init.config, phones=model_cfg.phones, acoustic_scale=model_cfg.acoustic_scale) != model_cfg or (
                 init.config.phones and not model_cfg.phones):
             raise ValueError("fine-tuning needs the initial generator's architecture (phone input may be added)")
-        missing, unexpected = gen.load_state_dict(init.state_dict(), strict=False)
+        missing, unexpected = load_state_partial(gen, init.state_dict(), source="the initial generator's weights")
         if unexpected or any(not k.startswith("encoder.phone") for k in missing):
             raise ValueError(f"fine-tuning: unexpected {unexpected}, missing {missing}")
         if missing:  # phone input added: it starts at zero, so the start is the initial generator

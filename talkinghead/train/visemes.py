@@ -78,42 +78,51 @@ DOMINANCE: dict[str, tuple[float, float, float]] = {
 }
 VOWEL_CLASSES = frozenset({"UW", "AA", "EH", "IY", "OW", "ER"})
 
-# IPA (espeak-ng, English voices) → list of (class, share of the phone's duration, amplitude)
-_IPA: dict[str, list[tuple[str, float, float]]] = {}
+# IPA (espeak-ng, English voices) → list of (class, share of the phone's duration, amplitude).
+# Each row: the symbols that share a mapping | one or two "CLASS share amplitude" parts.
+_IPA_TABLE = """
+p b m ɱ                 | PBM 1.0 1.0
+f v                     | FV 1.0 1.0
+θ ð                     | TH 1.0 1.0
+t d n l ɾ n̩ t̪ d̪ ɬ ɫ  | TDNL 1.0 1.0
+əl l̩                   | EH 0.4 0.6  TDNL 0.6 1.0
+s z                     | SZ 1.0 1.0
+ʃ ʒ tʃ dʒ ç             | SH 1.0 1.0
+k g ɡ ŋ h x ʔ ɦ         | KG 1.0 1.0
+ɹ r ɻ                   | R 1.0 1.0
+w ʍ                     | UW 1.0 1.0
+u uː ʊ ʉ ʉː             | UW 1.0 1.0
+j                       | IY 1.0 0.8
+i iː ɪ ɨ                | IY 1.0 1.0
+ɛ e eː æ ɛː             | EH 1.0 1.0
+a aː ɑ ɑː ʌ ɐ ɒ         | AA 1.0 1.0
+ə ɘ ɜ                   | AA 1.0 0.55
+ɚ ɝ ɜː əɹ               | ER 1.0 1.0
+ɔ ɔː o oː               | OW 1.0 1.0
+aɪ ɑɪ ʌɪ                | AA 0.6 1.0  IY 0.4 0.8
+aʊ æʊ ɑʊ                | AA 0.6 1.0  UW 0.4 0.8
+eɪ ɛɪ əɪ                | EH 0.6 1.0  IY 0.4 0.8
+oʊ əʊ ʌʉ ɔʊ             | OW 0.6 1.0  UW 0.4 0.8
+ɔɪ oɪ                   | OW 0.6 1.0  IY 0.4 0.8
+ɪə iə eə ɛə ʊə oə ɑə    | EH 0.6 0.9  AA 0.4 0.6
+ɑːɹ ɑɹ                  | AA 0.6 1.0  R 0.4 1.0
+ɔːɹ oːɹ oɹ ɔɹ           | OW 0.6 1.0  R 0.4 1.0
+ʌɹ ɛɹ ɪɹ ʊɹ             | ER 1.0 1.0
+"""
 
 
-def _ipa(symbols: str, *parts: tuple[str, float, float]) -> None:
-    for s in symbols.split():
-        _IPA[s] = list(parts)
+def _parse_ipa_table(table: str) -> dict[str, list[tuple[str, float, float]]]:
+    mapping: dict[str, list[tuple[str, float, float]]] = {}
+    for row in table.strip().splitlines():
+        symbols, parts = row.split("|")
+        fields = parts.split()
+        classes = [(fields[i], float(fields[i + 1]), float(fields[i + 2])) for i in range(0, len(fields), 3)]
+        for s in symbols.split():
+            mapping[s] = classes
+    return mapping
 
 
-_ipa("p b m ɱ", ("PBM", 1.0, 1.0))
-_ipa("f v", ("FV", 1.0, 1.0))
-_ipa("θ ð", ("TH", 1.0, 1.0))
-_ipa("t d n l ɾ n̩ t̪ d̪ ɬ ɫ", ("TDNL", 1.0, 1.0))
-_ipa("əl l̩", ("EH", 0.4, 0.6), ("TDNL", 0.6, 1.0))
-_ipa("s z", ("SZ", 1.0, 1.0))
-_ipa("ʃ ʒ tʃ dʒ ç", ("SH", 1.0, 1.0))
-_ipa("k g ɡ ŋ h x ʔ ɦ", ("KG", 1.0, 1.0))
-_ipa("ɹ r ɻ", ("R", 1.0, 1.0))
-_ipa("w ʍ", ("UW", 1.0, 1.0))
-_ipa("u uː ʊ ʉ ʉː", ("UW", 1.0, 1.0))
-_ipa("j", ("IY", 1.0, 0.8))
-_ipa("i iː ɪ ɨ", ("IY", 1.0, 1.0))
-_ipa("ɛ e eː æ ɛː", ("EH", 1.0, 1.0))
-_ipa("a aː ɑ ɑː ʌ ɐ ɒ", ("AA", 1.0, 1.0))
-_ipa("ə ɘ ɜ", ("AA", 1.0, 0.55))
-_ipa("ɚ ɝ ɜː əɹ", ("ER", 1.0, 1.0))
-_ipa("ɔ ɔː o oː", ("OW", 1.0, 1.0))
-_ipa("aɪ ɑɪ ʌɪ", ("AA", 0.6, 1.0), ("IY", 0.4, 0.8))
-_ipa("aʊ æʊ ɑʊ", ("AA", 0.6, 1.0), ("UW", 0.4, 0.8))
-_ipa("eɪ ɛɪ əɪ", ("EH", 0.6, 1.0), ("IY", 0.4, 0.8))
-_ipa("oʊ əʊ ʌʉ ɔʊ", ("OW", 0.6, 1.0), ("UW", 0.4, 0.8))
-_ipa("ɔɪ oɪ", ("OW", 0.6, 1.0), ("IY", 0.4, 0.8))
-_ipa("ɪə iə eə ɛə ʊə oə ɑə", ("EH", 0.6, 0.9), ("AA", 0.4, 0.6))
-_ipa("ɑːɹ ɑɹ", ("AA", 0.6, 1.0), ("R", 0.4, 1.0))
-_ipa("ɔːɹ oːɹ oɹ ɔɹ", ("OW", 0.6, 1.0), ("R", 0.4, 1.0))
-_ipa("ʌɹ ɛɹ ɪɹ ʊɹ", ("ER", 1.0, 1.0))
+_IPA = _parse_ipa_table(_IPA_TABLE)
 
 # ARPAbet (pocketsphinx / CMUdict, no stress digits) → the same classes
 ARPABET: dict[str, list[tuple[str, float, float]]] = {

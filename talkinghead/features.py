@@ -33,7 +33,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-SAMPLE_RATE = 16_000
+from talkinghead.media import SAMPLE_RATE
 
 
 @dataclass(frozen=True)

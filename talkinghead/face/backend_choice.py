@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import NamedTuple
 
 from talkinghead import runtime
 from talkinghead.errors import InputError
-from talkinghead.face.types import Landmarker
+from talkinghead.face.landmarker import Landmarker
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,16 @@ BACKENDS = ("auto", "mediapipe", "fan")
 ENV_BACKEND = "TALKINGHEAD_LANDMARKS"
 REACH_TIMEOUT_S = 2.0  # how long to try the weight host before calling it unreachable
 
+
+class _Choice(NamedTuple):
+    name: str  # "mediapipe" | "fan"
+    reason: str  # why, for the log
+    named: bool  # by the argument or the environment, not by "auto": if it fails to load, that is an error
+    # (an "auto" choice of FAN falls back to MediaPipe instead)
+
+
 _cache: dict[tuple[str, str], Landmarker] = {}  # (backend, device) → shared instance
-_resolved: dict[tuple[str, str], tuple[str, str]] = {}  # (requested, env value) → (backend, reason)
+_resolved: dict[tuple[str, str], _Choice] = {}  # (requested, env value) → choice
 _cache_lock = threading.Lock()
 
 
@@ -44,23 +53,28 @@ def fan_weights_obtainable() -> tuple[bool, str]:
 
 def resolve_backend(backend: str = "auto") -> tuple[str, str]:
     """(backend name, reason) for a requested ``backend``; see the module docstring."""
+    name, reason, _ = _choose(backend)
+    return name, reason
+
+
+def _choose(backend: str) -> _Choice:
     if backend not in BACKENDS:
         raise InputError(f"Unknown landmark backend {backend!r}: choose one of {', '.join(BACKENDS)}.")
     if backend != "auto":
-        return backend, "requested"
+        return _Choice(backend, "requested", named=True)
     env = os.environ.get(ENV_BACKEND, "").strip().lower()
     if env and env != "auto":
         if env not in BACKENDS:
             raise InputError(
                 f"{ENV_BACKEND}={env!r} is not a landmark backend: set it to one of {', '.join(BACKENDS)}."
             )
-        return env, f"{ENV_BACKEND}={env}"
+        return _Choice(env, f"{ENV_BACKEND}={env}", named=True)
     if not runtime.cuda_available():
-        return "mediapipe", "no CUDA GPU; 3D FAN would take seconds per frame on the CPU"
+        return _Choice("mediapipe", "no CUDA GPU; 3D FAN would take seconds per frame on the CPU", named=False)
     ok, why = fan_weights_obtainable()
     if ok:
-        return "fan", f"CUDA GPU present and {why}"
-    return "mediapipe", f"CUDA GPU present but FAN is unavailable: {why}"
+        return _Choice("fan", f"CUDA GPU present and {why}", named=False)
+    return _Choice("mediapipe", f"CUDA GPU present but FAN is unavailable: {why}", named=False)
 
 
 def _construct(name: str, device: str) -> Landmarker:
@@ -91,8 +105,8 @@ def get_landmarker(backend: str = "auto", *, device: str | None = None) -> Landm
     with _cache_lock:  # "auto" may probe the network: decide once per process and setting
         key = (backend, os.environ.get(ENV_BACKEND, ""))
         if key not in _resolved:
-            _resolved[key] = resolve_backend(backend)
-        name, reason = _resolved[key]
+            _resolved[key] = _choose(backend)
+        name, reason, named = _resolved[key]
         if name == "mediapipe":
             device = "cpu"
         elif device is None:
@@ -100,8 +114,8 @@ def get_landmarker(backend: str = "auto", *, device: str | None = None) -> Landm
         try:
             return _cached(name, device, reason)
         except InputError as exc:
-            if reason == "requested" or reason.startswith(ENV_BACKEND):
+            if named:
                 raise
             log.warning("face landmarks: fan failed to load (%s)", exc)
-            _resolved[key] = ("mediapipe", "fallback: fan failed to load")
-            return _cached("mediapipe", "cpu", _resolved[key][1])
+            _resolved[key] = _Choice("mediapipe", "fallback: fan failed to load", named=False)
+            return _cached("mediapipe", "cpu", _resolved[key].reason)
