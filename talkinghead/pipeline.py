@@ -55,9 +55,10 @@ class PipelineConfig:
     landmarks: str = "auto"  # landmark backend: "auto" | "mediapipe" | "fan"
     max_audio_seconds: float = 600.0  # longer audio is trimmed with a warning (the app sets its own cap)
     max_style_seconds: float = StyleConfig.max_seconds  # longer style clips are analysed up to this
-    cpu_threads: int | None = 1  # torch threads on a CPU-only run; None leaves torch's default.
-    # One thread: the per-frame work is many small ops, which run several times faster without
-    # thread hand-offs when the cores are shared (benchmarks/bench_pipeline.py measures it).
+    # Torch threads on a CPU-only run; None: runtime.cpu_threads() (the cores, at most 4). One
+    # request then uses every core; requests run at once share them (a little slower in total
+    # than one thread each; benchmarks/bench_pipeline.py --threads measures both).
+    cpu_threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,8 @@ class Pipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
         self.config = config
         self.device = runtime.resolve_device(config.device)
-        if self.device.type == "cpu" and config.cpu_threads:
-            torch.set_num_threads(config.cpu_threads)
+        if self.device.type == "cpu":
+            torch.set_num_threads(runtime.cpu_threads(config.cpu_threads))
         self.landmarker = get_landmarker(backend=config.landmarks)
         self.renderer: Renderer
         self.renderer, self.renderer_reason = select_renderer(config.renderer, device=self.device)
@@ -194,8 +195,10 @@ class Pipeline:
         if "warp" not in self.renderers:
             self.renderers["warp"] = select_renderer("warp", device=self.device)[0]
         self.motion_generator = load_motion_generator(device="cpu")
-        # Import-time work of torch.optim (≈1 s) happens here, at start-up, not in the first request.
+        # First-use work (torch.optim's imports, the landmark and humanness models) happens here,
+        # at start-up, not in the first request.
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+        self.landmarker.warm_up()
         log.info("pipeline ready: renderer=%s (%s), device=%s", self.renderer.name, self.renderer_reason, self.device)
 
     # -- inputs -------------------------------------------------------------------------------
@@ -335,13 +338,18 @@ class Pipeline:
                 if side_path else None
             )
             clip: Iterator[np.ndarray] | None = None
-            for frame in frames:
+
+            def write(frame: np.ndarray) -> None:
+                nonlocal clip
                 writer.write(frame)
                 if side is not None:
                     tall = frame.shape[0] > SIDE_BY_SIDE_HEIGHT
                     small = montage.fit_height(frame, SIDE_BY_SIDE_HEIGHT) if tall else frame
                     clip = clip or montage.looped_frames(style, fps, height=small.shape[0])
                     side.write(np.concatenate([next(clip), small], axis=1))
+
+            # Rendering (here) and encoding (the writer thread, the ffmpeg processes) overlap.
+            media.write_in_background(frames, write)
         timings["render_and_encode"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

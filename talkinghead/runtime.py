@@ -55,6 +55,19 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
         raise InputError(f"Unknown device {name!r}: choose one of {', '.join(DEVICES)}.") from None
 
 
+MAX_CPU_THREADS = 4  # past this, the many small per-frame ops gain less than thread hand-offs cost
+
+
+def cpu_threads(requested: int | None = None) -> int:
+    """Torch threads for CPU work: ``requested``, or this machine's cores up to ``MAX_CPU_THREADS``."""
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"cpu threads must be ≥ 1, got {requested}")
+        return requested
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(MAX_CPU_THREADS, cores))
+
+
 def autocast(device: torch.device, *, half: bool) -> contextlib.AbstractContextManager:
     """fp16 autocast when ``half`` and ``device`` is CUDA; otherwise no change of precision."""
     import torch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+import time
 import wave
 import weakref
 import zlib
@@ -705,3 +706,54 @@ def test_example_portrait(examples_dir):
     portrait = media.load_image(examples_dir / "portrait_astronaut.png")
     assert portrait.shape == (400, 400, 3)
     assert (examples_dir / "portrait_astronaut.png").stat().st_size < 500_000
+
+
+def test_background_writing_keeps_order_and_bounds_what_waits():
+    written: list[int] = []
+    produced = 0
+    most_ahead = 0
+
+    def frames():
+        nonlocal produced, most_ahead
+        for i in range(40):
+            produced += 1
+            most_ahead = max(most_ahead, produced - len(written))
+            yield i
+
+    def write(i):
+        time.sleep(0.001)  # a slow encoder: the producer runs ahead until the queue is full
+        written.append(i)
+
+    assert media.write_in_background(frames(), write, depth=4) == 40
+    assert written == list(range(40))
+    assert most_ahead <= 4 + 2  # the queue, the frame being written, the frame being put
+
+
+def test_background_writing_raises_either_sides_error():
+    written: list[int] = []
+
+    def broken_encoder(i):
+        if i == 3:
+            raise RuntimeError("ffmpeg failed to encode the video")
+        written.append(i)
+
+    consumed = 0
+
+    def frames():
+        nonlocal consumed
+        for i in range(1000):
+            consumed += 1
+            yield i
+
+    with pytest.raises(RuntimeError, match="ffmpeg failed"):
+        media.write_in_background(frames(), broken_encoder, depth=2)
+    assert written == [0, 1, 2] and consumed < 1000  # the producer stopped early
+
+    def broken_renderer():
+        yield 0
+        raise ValueError("render failed")
+
+    written.clear()
+    with pytest.raises(ValueError, match="render failed"):
+        media.write_in_background(broken_renderer(), written.append)
+    assert written == [0]  # what was produced before the error was still handed over

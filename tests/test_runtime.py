@@ -52,3 +52,13 @@ def test_real_probe_is_bounded(monkeypatch):
     start = time.perf_counter()
     assert runtime.reachable("http://192.0.2.1:9", 0.5) is False
     assert time.perf_counter() - start < 1.5
+
+
+def test_cpu_threads_are_the_cores_up_to_a_cap(monkeypatch):
+    assert runtime.cpu_threads(3) == 3  # asked for: kept
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert runtime.cpu_threads() == runtime.MAX_CPU_THREADS
+    monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert runtime.cpu_threads() == 2
+    with pytest.raises(ValueError, match="≥ 1"):
+        runtime.cpu_threads(0)

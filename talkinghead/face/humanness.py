@@ -232,21 +232,30 @@ class _HumanCNN:
         self._lock = threading.Lock()
         self._net = None
 
+    def load(self) -> None:
+        """Load the network now (it is loaded on first use otherwise)."""
+        with self._lock:
+            self._load()
+
+    def _load(self) -> None:
+        if self._net is not None:
+            return
+        import importlib.util
+        from pathlib import Path
+
+        import dlib
+
+        # The package's own __init__ needs pkg_resources; only its data file is used.
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("face-recognition-models is not installed: pip install -r requirements.txt")
+        weights = Path(spec.submodule_search_locations[0]) / "models" / "mmod_human_face_detector.dat"
+        self._net = dlib.cnn_face_detection_model_v1(str(weights))
+
     def detections(self, crop: np.ndarray) -> list[tuple[float, float, float]]:
         """(centre x, centre y, confidence) of every face the CNN finds in ``crop`` (RGB uint8)."""
         with self._lock:
-            if self._net is None:
-                import importlib.util
-                from pathlib import Path
-
-                import dlib
-
-                # The package's own __init__ needs pkg_resources; only its data file is used.
-                spec = importlib.util.find_spec("face_recognition_models")
-                if spec is None or not spec.submodule_search_locations:
-                    raise RuntimeError("face-recognition-models is not installed: pip install -r requirements.txt")
-                weights = Path(spec.submodule_search_locations[0]) / "models" / "mmod_human_face_detector.dat"
-                self._net = dlib.cnn_face_detection_model_v1(str(weights))
+            self._load()
             dets = self._net(np.ascontiguousarray(crop), 0)
         return [
             ((d.rect.left() + d.rect.right()) / 2, (d.rect.top() + d.rect.bottom()) / 2, float(d.confidence))
@@ -255,6 +264,11 @@ class _HumanCNN:
 
 
 _human_cnn = _HumanCNN()
+
+
+def load_models() -> None:
+    """Load the humanness check's network now (at start-up) instead of in the first request."""
+    _human_cnn.load()
 
 
 def human_score(image: np.ndarray, points: np.ndarray) -> float:

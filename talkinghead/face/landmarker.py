@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from talkinghead.errors import InputError
-from talkinghead.face.humanness import looks_like_animal
+from talkinghead.face import humanness
 from talkinghead.face.tracking import follow_face, smooth_track
 from talkinghead.face.types import (
     Detection,
@@ -31,6 +31,14 @@ class Landmarker(ABC):
     def faces(self, image: np.ndarray) -> list[FaceCandidate]:
         """All plausible human faces of one RGB image (already checked), any order."""
 
+    def warm_up(self) -> None:
+        """Pay the first-use costs now (start-up), not in the first request: the backend's models,
+        the humanness network, and scipy.signal's import for the track smoothing."""
+        import scipy.signal  # noqa: F401 - imported for its import-time work
+
+        self.faces(np.zeros((64, 64, 3), np.uint8))
+        humanness.load_models()
+
     def detect(
         self, image: np.ndarray, *, what: str = "the image", min_height: float = 0.0, good_height: float = 0.0
     ) -> Detection:
@@ -50,7 +58,7 @@ class Landmarker(ABC):
         height = float(np.ptp(max(faces, key=lambda f: f.area).points[:, 1]))
         if height < min_height:
             raise small_face_error(what, height, max(good_height, min_height))
-        faces = [f for f in faces if not looks_like_animal(image, f.points)]
+        faces = [f for f in faces if not humanness.looks_like_animal(image, f.points)]
         if not faces:
             raise animal_face_error(what)
         best = max(faces, key=lambda f: f.area)

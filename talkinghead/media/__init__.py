@@ -19,7 +19,8 @@ Modules, each importing only the ones above it:
 * :mod:`~talkinghead.media.images` — :func:`load_image`, :func:`save_image`;
 * :mod:`~talkinghead.media.audio` — :data:`SAMPLE_RATE`, :func:`load_audio`, :func:`resample`, :func:`save_wav`;
 * :mod:`~talkinghead.media.video` — :class:`VideoClip`, :func:`load_video`, :func:`iter_video_frames`;
-* :mod:`~talkinghead.media.writing` — :class:`VideoWriter`, :func:`write_video`.
+* :mod:`~talkinghead.media.writing` — :class:`VideoWriter`, :func:`write_video`,
+  :func:`write_in_background`.
 
 Callers use the names re-exported here (``media.load_audio``, ``media.SAMPLE_RATE``); code that
 patches a name patches it in the module that defines it.
@@ -54,7 +55,7 @@ from talkinghead.media.images import (
     save_image,
 )
 from talkinghead.media.video import VIDEO_HINT, VideoClip, iter_video_frames, load_video
-from talkinghead.media.writing import AAC_BITRATE, AAC_RATE, VideoWriter, write_video
+from talkinghead.media.writing import AAC_BITRATE, AAC_RATE, VideoWriter, write_in_background, write_video
 
 __all__ = [
     "AAC_BITRATE",
@@ -86,5 +87,6 @@ __all__ = [
     "save_image",
     "save_wav",
     "video_duration",
+    "write_in_background",
     "write_video",
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import queue
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
@@ -175,3 +177,42 @@ def write_video(
         for frame in frames:
             writer.write(frame)
     return writer.path
+
+
+_DONE = object()
+
+
+def write_in_background(frames: Iterable[np.ndarray], write: Callable[[np.ndarray], None], *, depth: int = 8) -> int:
+    """Iterate ``frames`` in this thread (the producer: a renderer) while a second thread calls
+    ``write`` on each (the encoders' side), so producing and encoding overlap on two cores.
+
+    At most ``depth`` frames wait in between, so memory does not grow with the length. The first
+    error on either side stops both and is raised here; returns the number of frames written."""
+    pending: queue.Queue = queue.Queue(maxsize=depth)
+    failure: list[BaseException] = []
+    written = 0
+
+    def consume() -> None:
+        nonlocal written
+        while (frame := pending.get()) is not _DONE:
+            if failure:
+                continue  # drain: the producer learns of the failure at its next put
+            try:
+                write(frame)
+                written += 1
+            except BaseException as exc:  # noqa: BLE001 - handed to the producer's thread
+                failure.append(exc)
+
+    worker = threading.Thread(target=consume, name="frame-writer", daemon=True)
+    worker.start()
+    try:
+        for frame in frames:
+            if failure:
+                break
+            pending.put(frame)
+    finally:
+        pending.put(_DONE)
+        worker.join()
+    if failure:
+        raise failure[0]
+    return written
