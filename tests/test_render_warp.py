@@ -366,3 +366,35 @@ def test_teeth_are_told_from_a_dark_gap(source) -> None:
     dark = source.crop.copy()
     cv2.fillPoly(dark, [np.round(source.landmarks[60:68, :2]).astype(np.int32)], (40, 12, 14))
     assert not shows_teeth(dark, source.landmarks)
+
+
+def _head_moved_down(source, pixels: float) -> FrameTargets:
+    targets = FrameTargets.still(source, source.identity[None])
+    targets.translation[:, 1] += pixels
+    return targets
+
+
+def test_the_pictures_edge_stays_where_it_is(renderer, portrait) -> None:
+    image, points = portrait
+    cut = int(points[:, 1].min() - 0.3 * np.ptp(points[:, 1]))  # the picture ends just above the brows
+    top_cut = renderer.prepare(np.ascontiguousarray(image[cut:]), points - np.array([0.0, cut, 0.0]))
+    frame = renderer.render(top_cut, _head_moved_down(top_cut, 40.0))[0]
+    iod = float(np.linalg.norm(top_cut.landmarks[45, :2] - top_cut.landmarks[36, :2]))
+    still = compose.picture_fade(top_cut, compose.PICTURE_EDGE_FADE * iod) == 0  # outside or on the edge
+    assert still.mean() > 0.05  # the crop does reach past the picture's top
+    np.testing.assert_array_equal(frame[still], top_cut.crop[still])  # nothing pulled in from outside
+    assert np.abs(frame.astype(np.int16) - top_cut.crop)[compose.head_support(top_cut) > 0.99].mean() > 2.0
+
+
+def test_a_head_moving_down_pulls_in_the_picture_above_the_crop(renderer, portrait) -> None:
+    image, points = portrait
+    pad = 200  # stripes all around: the picture goes on well past the crop's edges
+    rows = (np.arange(image.shape[0] + 2 * pad) // 6 % 2 * 200 + 30).astype(np.uint8)
+    framed = np.repeat(np.repeat(rows[:, None, None], image.shape[1] + 2 * pad, 1), 3, 2)
+    framed[pad:-pad, pad:-pad] = image
+    source = renderer.prepare(framed, points + np.array([pad, pad, 0.0]))
+    frame = renderer.render(source, _head_moved_down(source, 40.0))[0]
+    x0, y0, x1, _ = compose.mask_box(compose.head_support(source) > 0.99)
+    top = frame[:6, (x0 + x1) // 2 - 20 : (x0 + x1) // 2 + 20].astype(np.float64)
+    # the rows above the crop are sampled (stripes change from row to row), not its first row repeated
+    assert np.abs(np.diff(top, axis=0)).mean() > 5.0
