@@ -380,13 +380,13 @@ def test_the_pictures_edge_stays_where_it_is(renderer, portrait) -> None:
     top_cut = renderer.prepare(np.ascontiguousarray(image[cut:]), points - np.array([0.0, cut, 0.0]))
     frame = renderer.render(top_cut, _head_moved_down(top_cut, 40.0))[0]
     iod = float(np.linalg.norm(top_cut.landmarks[45, :2] - top_cut.landmarks[36, :2]))
-    still = compose.picture_fade(top_cut, compose.PICTURE_EDGE_FADE * iod) == 0  # outside or on the edge
+    still = compose.edge_fade(top_cut, compose.EDGE_FADE * iod) == 0  # outside or on the edge
     assert still.mean() > 0.05  # the crop does reach past the picture's top
     np.testing.assert_array_equal(frame[still], top_cut.crop[still])  # nothing pulled in from outside
     assert np.abs(frame.astype(np.int16) - top_cut.crop)[compose.head_support(top_cut) > 0.99].mean() > 2.0
 
 
-def test_a_head_moving_down_pulls_in_the_picture_above_the_crop(renderer, portrait) -> None:
+def test_a_head_reaching_past_the_crop_joins_the_portrait_without_a_seam(renderer, portrait) -> None:
     image, points = portrait
     pad = 200  # stripes all around: the picture goes on well past the crop's edges
     rows = (np.arange(image.shape[0] + 2 * pad) // 6 % 2 * 200 + 30).astype(np.uint8)
@@ -394,7 +394,15 @@ def test_a_head_moving_down_pulls_in_the_picture_above_the_crop(renderer, portra
     framed[pad:-pad, pad:-pad] = image
     source = renderer.prepare(framed, points + np.array([pad, pad, 0.0]))
     frame = renderer.render(source, _head_moved_down(source, 40.0))[0]
-    x0, y0, x1, _ = compose.mask_box(compose.head_support(source) > 0.99)
-    top = frame[:6, (x0 + x1) // 2 - 20 : (x0 + x1) // 2 + 20].astype(np.float64)
-    # the rows above the crop are sampled (stripes change from row to row), not its first row repeated
-    assert np.abs(np.diff(top, axis=0)).mean() > 5.0
+    assert compose.head_support(source)[:8].max() > 0  # the head's support reaches the crop's top ...
+    border = np.abs(frame.astype(np.int16) - source.crop)[:2]  # ... yet its edge rows stay (nearly) put,
+    assert border.mean() < 1.0  # so the pasted crop meets the still portrait around it
+    assert np.abs(frame.astype(np.int16) - source.crop)[compose.head_support(source) > 0.99].mean() > 2.0
+    # the warp samples the picture around the crop (not the crop's border repeated): the surround
+    # is the crop in the middle of the portrait's own pixels
+    prep = renderer._prepared(source)
+    m = prep.margin
+    surround = prep.surround[0].permute(1, 2, 0).numpy().astype(np.uint8)
+    np.testing.assert_array_equal(surround[m:-m, m:-m], source.crop)
+    shifted = source.transform + np.array([[0, 0, m], [0, 0, m]])
+    np.testing.assert_array_equal(surround[:m], geometry.warp_to_crop(framed, shifted, source.size + 2 * m)[:m])

@@ -20,7 +20,7 @@ PASTE_KEY = "paste"  # SourceFace.cache key of the portrait's PastePlan
 SUPPORT_MARGIN = 0.45  # default fade of the head's support, inter-ocular units
 JAW_ROOM = 0.45  # how far below the jaw line the head's support reaches, inter-ocular units
 PASTE_FEATHER = 0.12  # default paste-back seam width outside the support, inter-ocular units
-PICTURE_EDGE_FADE = 0.4  # the head's motion fades to 0 over this distance inside the picture's edge, i.o. units
+EDGE_FADE = 0.4  # the head's motion fades to 0 over this distance inside the picture's and crop's edges, i.o.
 
 
 def support_mask(outline: np.ndarray, size: int, margin: float) -> np.ndarray:
@@ -46,21 +46,22 @@ def head_support(source: SourceFace, margin: float = SUPPORT_MARGIN) -> np.ndarr
     down = pts[8] - pts[27]
     jaw = pts[3:14] + JAW_ROOM * iod * down / max(float(np.linalg.norm(down)), 1e-9)
     support = support_mask(np.concatenate([pts, skull, jaw]), source.size, margin * iod)
-    return support * picture_fade(source, PICTURE_EDGE_FADE * iod)
+    return support * edge_fade(source, EDGE_FADE * iod)
 
 
-def picture_fade(source: SourceFace, width: float) -> np.ndarray:
-    """``S×S`` float32 in [0, 1]: 0 outside the portrait's picture and on its edge, rising
-    smoothly to 1 over ``width`` crop pixels inside it. The picture's frame stays where it is:
-    a head near the edge squeezes or stretches there instead of pulling in what lies outside."""
+def edge_fade(source: SourceFace, width: float) -> np.ndarray:
+    """``S×S`` float32 in [0, 1]: 0 outside the portrait's picture and on the edges of the
+    picture and of the crop, rising smoothly to 1 over ``width`` crop pixels inside them. What
+    lies at an edge stays where it is: a head near the picture's edge squeezes or stretches
+    there instead of pulling in what lies outside it, and a head that reaches past the crop
+    joins the still portrait around the pasted crop without a seam."""
     import cv2
 
     h, w = source.image.shape[:2]
-    pad = int(np.ceil(width)) + 1  # the picture is followed this far past the crop's own edge
-    shifted = np.asarray(source.transform, dtype=np.float64) + np.array([[0, 0, pad], [0, 0, pad]])
-    canvas = (source.size + 2 * pad,) * 2
-    inside = cv2.warpAffine(np.ones((h, w), np.uint8), shifted, canvas, flags=cv2.INTER_NEAREST, borderValue=0)
-    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 5)[pad:-pad, pad:-pad]  # pixels to the picture's edge
+    size = (source.size, source.size)
+    inside = cv2.warpAffine(np.ones((h, w), np.uint8), source.transform, size, flags=cv2.INTER_NEAREST, borderValue=0)
+    framed = cv2.copyMakeBorder(inside, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the crop's edge counts too
+    dist = cv2.distanceTransform(framed, cv2.DIST_L2, 5)[1:-1, 1:-1]
     x = np.clip(dist / max(width, 1e-6), 0.0, 1.0)
     return (x * x * (3.0 - 2.0 * x)).astype(np.float32)
 
