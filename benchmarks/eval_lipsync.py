@@ -96,7 +96,7 @@ def predict(gen, audio: np.ndarray, fps: float) -> np.ndarray:
         return gen(audio_features(audio, fps=fps))[0].numpy().astype(np.float64)
 
 
-def _shift(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def shift_pair(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Pairs ``a[t + k]`` with ``b[t]`` (as :func:`talkinghead.metrics.lag_correlations`)."""
     return (a[k:], b[: len(b) - k]) if k >= 0 else (a[:k], b[-k:])
 
@@ -146,7 +146,7 @@ def score_clip(gen, path: Path, group: str, cache: Path) -> ClipScore:
     r, lag = best_lag(o_pred, o_real, max_lag)  # o_pred[t + lag] ~ o_real[t]
     r_loud, _ = best_lag(energy, o_real, max_lag)
     r_db, _ = best_lag(loudness_db(energy), o_real, max_lag)
-    p, q = _shift(pred, real, lag)  # the network at its lag
+    p, q = shift_pair(pred, real, lag)  # the network at its lag
     still = np.repeat(q.mean(0, keepdims=True), len(q), axis=0)
     p_px, q_px, s_px = (to_crop(neutral + x, neutral) for x in (p, q, still))
     net, base = metrics.frame_scores(p_px, q_px), metrics.frame_scores(s_px, q_px)

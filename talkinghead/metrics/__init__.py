@@ -14,6 +14,9 @@ One module per job:
 * :mod:`~talkinghead.metrics.sharpness` — CPBD;
 * :mod:`~talkinghead.metrics.lipsync` — lagged correlations, opening/energy correlation, mouth
   closure in silences;
+* :mod:`~talkinghead.metrics.statistics` — scale-free style statistics of one sequence (mouth
+  opening, width, rounding, brow height, eyes, blinks, head turns) from ratios of 3-D distances,
+  so in any similarity frame;
 * :mod:`~talkinghead.metrics.normalise` — the input checks and per-frame normalisations the
   landmark metrics share.
 """
@@ -30,6 +33,7 @@ from talkinghead.metrics.landmarks import (
 )
 from talkinghead.metrics.lipsync import lag_correlations, mouth_opening_energy_correlation, silence_closure_rate
 from talkinghead.metrics.sharpness import cpbd
+from talkinghead.metrics.statistics import STYLE_STATISTICS, brow_height, style_statistics
 from talkinghead.metrics.style import (
     DEFAULT_STRIDE,
     DEFAULT_WINDOW,
@@ -57,8 +61,10 @@ __all__ = [
     "RELEASED_STRIDES",
     "RELEASED_WINDOWS",
     "STYLE_METRICS",
+    "STYLE_STATISTICS",
     "StyleMetric",
     "Variant",
+    "brow_height",
     "cpbd",
     "frame_distance_matrix",
     "frame_scores",
@@ -74,6 +80,7 @@ __all__ = [
     "style_metric_grid",
     "style_metrics",
     "style_scores",
+    "style_statistics",
     "velocity_difference",
     "with_head_motion",
 ]
