@@ -26,7 +26,7 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from talkinghead import media, montage
+from talkinghead import media, metrics, montage
 from talkinghead.errors import InputError
 from talkinghead.pipeline import GenerationResult, Pipeline, PipelineConfig, RequestOptions, StylePreview
 
@@ -141,13 +141,26 @@ def isp_gallery(preview: StylePreview | GenerationResult) -> list[tuple[np.ndarr
     return [(img, f"ISP {ref.label}") for img, ref in zip(preview.isps, preview.references)]
 
 
+METRICS_HEADERS = ["metric", "clip", "before", "after", "change"]
+
+
 def metrics_table(result: GenerationResult) -> list[list[Any]]:
-    """SLD / SLV / SMD against the style clip before and after the transfer: on the expression
-    alone, then as the video moves (still head before, the clip's head motion after)."""
-    rows = []
+    """What the style looks like — statistics of the clip's motion and of the motion before and
+    after the transfer (mouth opening, width, rounding, brows, head turns) — then SLD / SLV / SMD
+    against the clip (lower is closer): on the expression alone, then as the video moves (still
+    head before, the clip's head motion after)."""
+
+    def change(before: float, after: float) -> str:
+        return f"{(after - before) / before * 100:+.1f} %" if before else "–"
+
+    stats = result.statistics
+    rows = [
+        [label, round(stats["clip"][key], 3), round(stats["before"][key], 3), round(stats["after"][key], 3),
+         change(stats["before"][key], stats["after"][key])]
+        for key, label in metrics.REQUEST_STATISTICS
+    ]
     for label, before, after in result.metric_rows():
-        change = (after - before) / before * 100 if before else 0.0
-        rows.append([label, round(before, 4), round(after, 4), f"{change:+.1f} %"])
+        rows.append([label + " (lower: closer)", "", round(before, 4), round(after, 4), change(before, after)])
     return rows
 
 
@@ -408,7 +421,7 @@ def generate_tab(pipeline: Pipeline, examples: Examples) -> None:
     with gr.Row():
         plot = gr.Plot(label="Mouth opening before / after style transfer", elem_id="plot")
         table = gr.Dataframe(
-            headers=["metric", "before", "after", "change"],
+            headers=METRICS_HEADERS,
             label="Style metrics vs the clip (lower is closer)",
             elem_id="metrics",
         )

@@ -131,6 +131,7 @@ class GenerationResult:
     video_path: Path  # H.264 + AAC mp4, the portrait talking
     side_by_side_path: Path | None  # style clip | result
     metrics: dict[str, dict[str, float]]  # SLD, SLV, SMD before/after the transfer, see metrics.request_scores
+    statistics: dict[str, dict[str, float]]  # style statistics of the clip, before, after: metrics.request_statistics
     timings: dict[str, float]  # seconds per stage
     renderer: str
     fps: int
@@ -174,6 +175,7 @@ class GenerationResult:
                 for r in self.references
             ],
             "metrics": self.metrics,
+            "style_statistics": self.statistics,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "warnings": list(self.warnings),
         }
@@ -356,6 +358,9 @@ class Pipeline:
         report("metrics", 0.97)
         style_head = pre.style.pose_track(len(phi_s), fps)
         scores = metrics.request_scores(result.unstyled, result.styled, phi_s, head=head, style_head=style_head)
+        statistics = metrics.request_statistics(
+            result.unstyled, result.styled, phi_s, fps, head=head.rotations(), style_head=style_head.rotations()
+        )
         timings["metrics"] = time.perf_counter() - t0
         report("done", 1.0)
         return GenerationResult(
@@ -367,6 +372,7 @@ class Pipeline:
             video_path=video_path,
             side_by_side_path=side_path,
             metrics=scores,
+            statistics=statistics,
             renderer=rend.name,
             timings=timings,
             fps=fps,

@@ -24,6 +24,8 @@ import cv2
 import numpy as np
 import pytest
 
+from talkinghead import metrics
+
 pytestmark = pytest.mark.slow
 
 FPS = 25
@@ -335,18 +337,28 @@ def test_generate_returns_video_metrics_and_report(generated: Generated):
     assert generated.plot["plot"].startswith("data:image/")
 
     rows = {row[0]: row for row in generated.table["data"]}
-    assert generated.table["headers"] == ["metric", "before", "after", "change"]
-    assert set(rows) == {f"{m}{s}" for m in ("SLD", "SLV", "SMD") for s in ("", " + head motion")}
+    assert generated.table["headers"] == ["metric", "clip", "before", "after", "change"]
+    style_rows = {f"{m}{s} (lower: closer)" for m in ("SLD", "SLV", "SMD") for s in ("", " + head motion")}
+    statistic_rows = {label: key for key, label in metrics.REQUEST_STATISTICS}
+    assert set(rows) == style_rows | set(statistic_rows)
     report = generated.report
     assert report["renderer"] == "warp" and report["fps"] == FPS
     assert abs(report["frames"] - n_frames) <= 1
     assert [r["label"] for r in report["references"]] == list(LABELS)
-    for label, row in rows.items():
-        name, suffix = label[:3], "_with_head" if label.endswith("head motion") else ""
-        for when, value in (("before", row[1]), ("after", row[2])):
+    for label in style_rows:
+        row = rows[label]
+        name, suffix = label[:3], "_with_head" if "head motion" in label else ""
+        for when, value in (("before", row[2]), ("after", row[3])):
             assert math.isfinite(value) and value >= 0
             assert value == pytest.approx(report["metrics"][when + suffix][name], abs=1e-4)
-        assert row[3].endswith("%")
+        assert row[4].endswith("%")
+    for label, key in statistic_rows.items():  # "mouth opening, p90: clip 0.31, before 0.18, after 0.29"
+        row = rows[label]
+        for view, value in zip(("clip", "before", "after"), row[1:4], strict=True):
+            assert value == pytest.approx(report["style_statistics"][view][key], abs=1e-3)
+    label = dict(metrics.REQUEST_STATISTICS)
+    assert rows[label["yaw_std"]][2] == pytest.approx(0.0, abs=1e-6)  # a still head before the transfer
+    assert rows[label["open_p90"]][3] > rows[label["open_p50"]][3] >= 0
     assert "`warp`" in generated.status and "style_transfer" in generated.status
 
 

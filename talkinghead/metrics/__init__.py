@@ -33,7 +33,13 @@ from talkinghead.metrics.landmarks import (
 )
 from talkinghead.metrics.lipsync import lag_correlations, mouth_opening_energy_correlation, silence_closure_rate
 from talkinghead.metrics.sharpness import cpbd
-from talkinghead.metrics.statistics import STYLE_STATISTICS, brow_height, style_statistics
+from talkinghead.metrics.statistics import (
+    REQUEST_STATISTICS,
+    STYLE_STATISTICS,
+    brow_height,
+    request_statistics,
+    style_statistics,
+)
 from talkinghead.metrics.style import (
     DEFAULT_STRIDE,
     DEFAULT_WINDOW,
@@ -81,6 +87,8 @@ __all__ = [
     "style_metrics",
     "style_scores",
     "style_statistics",
+    "request_statistics",
+    "REQUEST_STATISTICS",
     "velocity_difference",
     "with_head_motion",
 ]

@@ -123,3 +123,32 @@ def style_statistics(
         "yaw_std": float(angles[:, 0].std()),
         "pitch_std": float(angles[:, 1].std()),
     }
+
+
+# What a request shows of its style, in the app's table: (key, label). Blinks are left out: the
+# schedule is the same before and after the transfer.
+REQUEST_STATISTICS: tuple[tuple[str, str], ...] = (
+    ("open_p50", "mouth opening, median"),
+    ("open_p90", "mouth opening, p90"),
+    ("mouth_width", "mouth width"),
+    ("lip_rounding", "lip rounding"),
+    ("brow_height", "brow height"),
+    ("yaw_std", "head yaw spread (°)"),
+    ("pitch_std", "head pitch spread (°)"),
+)
+
+
+def request_statistics(
+    unstyled: np.ndarray, styled: np.ndarray, style: np.ndarray, fps: float, *,
+    head: np.ndarray, style_head: np.ndarray,
+) -> dict[str, dict[str, float]]:
+    """:data:`REQUEST_STATISTICS` of the style clip's motion ``style`` (φ_s, with its own head
+    rotations ``style_head``), of the motion before the transfer (φ_mg⁰, a still head) and after it
+    (styled φ, with the request's head rotations ``head``): ``{"clip"|"before"|"after": {key: value}}``."""
+    still = np.repeat(np.eye(3)[None], len(unstyled), 0)
+    views = {"clip": (style, style_head), "before": (unstyled, still), "after": (styled, head)}
+    keys = [key for key, _ in REQUEST_STATISTICS]
+    return {
+        view: {k: v for k, v in style_statistics(points, fps, rotations=rotations).items() if k in keys}
+        for view, (points, rotations) in views.items()
+    }
