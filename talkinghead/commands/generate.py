@@ -113,6 +113,13 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"  {ref['label']:>4}: frame {ref['frame_index']:4d}  t={ref['time']:6.2f}s  score {ref['score']:.3f}{flag}"
         )
+    from talkinghead.metrics import REQUEST_STATISTICS
+
+    print("style (clip; before → after the transfer):")
+    for key, label in REQUEST_STATISTICS:
+        c, b, a = (result.statistics[view][key] for view in ("clip", "before", "after"))
+        print(f"  {label}: clip {c:.3f}; {b:.3f} → {a:.3f}")
+    print("style metrics against the clip (lower is closer; before → after):")
     for label, b, a in result.metric_rows():
         print(f"  {label}: {b:.4f} → {a:.4f}")
     print("timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items()))
