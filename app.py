@@ -555,15 +555,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--max-audio-seconds", type=float, default=60.0,
                         help="longer audio is trimmed to this, with a warning (default 60)")
+    parser.add_argument("--cpu-threads", type=int, default=None,
+                        help="torch threads on the CPU (default: the cores, at most 4; 1 is steadier on shared cores)")
     parser.add_argument("--concurrency", type=int, default=4, help="generations that run at once (default 4)")
     parser.add_argument("--queue-size", type=int, default=12,
                         help="requests that may wait for a free slot; more are refused (default 12)")
     args = parser.parse_args(argv)
-    if args.max_audio_seconds <= 0 or args.concurrency < 1 or args.queue_size < 0:
-        parser.error("--max-audio-seconds and --concurrency must be positive, --queue-size not negative")
+    if args.max_audio_seconds <= 0 or args.concurrency < 1 or args.queue_size < 0 or (args.cpu_threads or 1) < 1:
+        parser.error(
+            "--max-audio-seconds, --concurrency and --cpu-threads must be positive, --queue-size not negative"
+        )
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     pipeline = Pipeline(
-        PipelineConfig(renderer=args.renderer, device=args.device, max_audio_seconds=args.max_audio_seconds)
+        PipelineConfig(
+            renderer=args.renderer,
+            device=args.device,
+            max_audio_seconds=args.max_audio_seconds,
+            cpu_threads=args.cpu_threads,
+        )
     )
     demo = build_demo(pipeline, concurrency=args.concurrency, queue_size=args.queue_size)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True)

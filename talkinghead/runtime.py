@@ -62,7 +62,7 @@ def cpu_threads(requested: int | None = None) -> int:
     """Torch threads for CPU work: ``requested``, or this machine's cores up to ``MAX_CPU_THREADS``."""
     if requested is not None:
         if requested < 1:
-            raise ValueError(f"cpu threads must be ≥ 1, got {requested}")
+            raise InputError(f"CPU threads must be 1 or more, got {requested}: leave it out to use the cores.")
         return requested
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(MAX_CPU_THREADS, cores))

@@ -60,5 +60,5 @@ def test_cpu_threads_are_the_cores_up_to_a_cap(monkeypatch):
     assert runtime.cpu_threads() == runtime.MAX_CPU_THREADS
     monkeypatch.setattr(runtime.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     assert runtime.cpu_threads() == 2
-    with pytest.raises(ValueError, match="≥ 1"):
+    with pytest.raises(InputError, match="1 or more"):
         runtime.cpu_threads(0)

@@ -20,6 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--renderer", default="auto", choices=["auto", "warp", "liveportrait"])
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument(
+        "--cpu-threads", type=int, default=None,
+        help="torch threads on the CPU (default: the cores, at most 4; 1 is steadier on shared cores)",
+    )
     parser.add_argument("--strength", type=float, default=1.0, help="style strength: 0 none, 1 paper, >1 exaggerated")
     parser.add_argument("--head-motion", type=float, default=1.0, help="0 still head, 1 the clip's head motion")
     parser.add_argument("--steps", type=int, default=None, help="style-transfer fine-tuning steps (default 40)")
@@ -90,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         framing=args.framing,
         side_by_side=args.side_by_side,
     )
-    pipeline = Pipeline(PipelineConfig(renderer=args.renderer, device=args.device))
+    pipeline = Pipeline(PipelineConfig(renderer=args.renderer, device=args.device, cpu_threads=args.cpu_threads))
     bar = ProgressBar()
     # The request's folder goes whatever happens (a finished, failed or interrupted request);
     # the outputs appear only complete, each renamed into place.
