@@ -422,7 +422,7 @@ def generate_tab(pipeline: Pipeline, examples: Examples) -> None:
         plot = gr.Plot(label="Mouth opening before / after style transfer", elem_id="plot")
         table = gr.Dataframe(
             headers=METRICS_HEADERS,
-            label="Style metrics vs the clip (lower is closer)",
+            label="Style: the clip, and the motion before / after the transfer",
             elem_id="metrics",
         )
     report_file = gr.File(label="Result JSON (references, metrics, timings)")
