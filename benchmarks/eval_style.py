@@ -129,7 +129,8 @@ def compare(motion: np.ndarray, truth: np.ndarray, neutral: np.ndarray, fps: flo
 
 
 def score_self(
-    gen: nn.Module, path: Path, *, fps: float, max_seconds: float, seed: int, landmarker: Landmarker
+    gen: nn.Module, path: Path, *, fps: float, max_seconds: float, seed: int, landmarker: Landmarker,
+    transfer: dict | None = None,
 ) -> SelfScore:
     """One clip driven by its own voice, styled by itself, scored against its own tracked face."""
     from talkinghead import media
@@ -143,7 +144,8 @@ def score_self(
     style = analyse_style(path, config=StyleConfig(max_seconds=max_seconds), landmarker=landmarker)
     wav = media.load_audio(path, max_seconds=style.track.duration)
     phi_s = style.phi_s(fps)  # the truth, and the style
-    result = transfer_style(gen, None, phi_s, TransferConfig(seed=seed), states=encode_audio(gen, wav, fps))
+    config = TransferConfig(seed=seed, **(transfer or {}))
+    result = transfer_style(gen, None, phi_s, config, states=encode_audio(gen, wav, fps))
     n = min(len(result.unstyled), len(phi_s))
     before, after, truth = result.unstyled[:n], result.styled[:n], phi_s[:n]
     o_truth = mouth_features(truth).opening
@@ -248,7 +250,10 @@ def run_self(args: argparse.Namespace) -> dict:
     for path in clips:
         try:
             scores.append(
-                score_self(gen, path, fps=args.fps, max_seconds=args.max_seconds, seed=args.seed, landmarker=landmarker)
+                score_self(
+                    gen, path, fps=args.fps, max_seconds=args.max_seconds, seed=args.seed, landmarker=landmarker,
+                    transfer=args.transfer,
+                )
             )
         except ValueError as exc:  # InputError (no voice, no usable face) or too short to lag: say which and why
             unscored.append((path.stem, str(exc)))
@@ -457,8 +462,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=int, default=25, help="output frame rate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads of the self and cross parts")
+    parser.add_argument(
+        "--transfer", nargs="*", default=[], metavar="FIELD=VALUE",
+        help="self: TransferConfig fields to change (e.g. steps=80 bias_lr=0.1), to try a variant",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args(argv)
+    from talkinghead.transfer import TransferConfig
+
+    fields = TransferConfig.__dataclass_fields__
+    try:
+        pairs = [item.split("=", 1) for item in args.transfer]
+        args.transfer = {k: type(getattr(TransferConfig, k))(v) for k, v in pairs if k in fields}
+    except ValueError:
+        parser.error("--transfer takes FIELD=VALUE pairs of TransferConfig")
+    if len(args.transfer) != len(pairs):
+        parser.error(f"--transfer: unknown fields; TransferConfig has {', '.join(fields)}")
     logging.basicConfig(level=logging.WARNING)
 
     import torch
