@@ -371,16 +371,11 @@ def align_face(image: np.ndarray, points: np.ndarray, spec: CropSpec = CropSpec(
     """Crop ``image`` (H×W×3 uint8) to an aligned ``size²`` face. Returns ``(crop, M)`` with M the
     2×3 image→crop transform (use :func:`invert_affine` to paste back). Where the crop reaches
     past the image (a face at the picture's edge) it shows :func:`outside_fill`."""
-    m = crop_transform(points, spec)
-    return warp_to_crop(image, m, spec.size), m
-
-
-def warp_to_crop(image: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
-    """``image`` resampled through the 2×3 image→crop affine ``m`` into a ``size²`` crop, with
-    :func:`outside_fill` where the crop reaches past the picture."""
     import cv2
 
-    crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    m = crop_transform(points, spec)
+    size = (spec.size, spec.size)
+    crop = cv2.warpAffine(image, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     h, w = image.shape[:2]
-    inside = cv2.warpAffine(np.ones((h, w), np.float32), m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0.0)
-    return outside_fill(crop, inside)
+    inside = cv2.warpAffine(np.ones((h, w), np.float32), m, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    return outside_fill(crop, inside), m

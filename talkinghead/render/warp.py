@@ -32,7 +32,6 @@ from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace, pr
 from talkinghead.render.mouth import MouthDonor
 
 CACHE_KEY = "warp"
-SURROUND_MARGIN = 0.25  # portrait kept around the crop for the warp to sample, a fraction of the crop's side
 
 
 @dataclass(frozen=True)
@@ -70,9 +69,6 @@ class _Prepared:
     device: torch.device
     config: WarpConfig  # the configuration it was computed for
     crop: torch.Tensor  # 1×3×S×S float32, 0–255
-    margin: int  # pixels of the portrait kept around the crop in ``surround``
-    surround: torch.Tensor  # 1×3×(S+2·margin)² float32: the crop in the middle of the portrait around it,
-    # sampled where the warp reaches past the crop's edge (a head moving down pulls in what lies above)
     box: tuple[int, int, int, int]  # (x0, y0, x1, y1) crop pixels the warp may change
     nodes: torch.Tensor  # P×2 coarse-grid nodes inside the support, crop pixels
     node_index: torch.Tensor  # P positions of those nodes in the full gh×gw lattice over the box
@@ -142,16 +138,10 @@ class WarpRenderer:
         d = np.linalg.norm(all_src[:, None] - all_src[None], axis=-1)
         neighbours = np.argsort(d, 1)[:, 1 : k + 1]
         crop = torch.from_numpy(source.crop).to(dev).permute(2, 0, 1).unsqueeze(0).float()
-        margin = int(round(SURROUND_MARGIN * source.size))
-        shifted = np.asarray(source.transform, dtype=np.float64) + np.array([[0, 0, margin], [0, 0, margin]])
-        surround = geometry.warp_to_crop(source.image, shifted, source.size + 2 * margin)
-        surround[margin : margin + source.size, margin : margin + source.size] = source.crop  # the crop exactly
         return _Prepared(
             device=dev,
             config=cfg,
             crop=crop,
-            margin=margin,
-            surround=torch.from_numpy(surround).to(dev).permute(2, 0, 1).unsqueeze(0).float(),
             box=(x0, y0, x1, y1),
             nodes=torch.tensor(nodes[active], dtype=torch.float32, device=dev),
             node_index=torch.tensor(active, dtype=torch.long, device=dev),
@@ -324,10 +314,9 @@ class WarpRenderer:
         cover = None
         if bool((eye_open < 0.999).any()):
             smap, cover = eyes.close_eyelids(smap, (x0, y0), landmarks, eye_open)
-        # crop pixel centres → the surround's grid_sample [−1, 1] coordinates (align_corners=False)
-        norm = (smap + (prep.margin + 0.5)) * (2.0 / (size + 2 * prep.margin)) - 1.0
+        norm = (smap + 0.5) * (2.0 / size) - 1.0  # pixel centres → grid_sample's [−1, 1], align_corners=False
         warped = F.grid_sample(
-            prep.surround.expand(b, -1, -1, -1), norm, mode="bilinear", padding_mode="border", align_corners=False
+            prep.crop.expand(b, -1, -1, -1), norm, mode="bilinear", padding_mode="border", align_corners=False
         )  # B×3×h×w
         if cover is not None:
             warped += cover.unsqueeze(1) * (prep.lid.view(1, 3, 1, 1) - warped)
