@@ -64,8 +64,12 @@ def cpu_threads(requested: int | None = None) -> int:
         if requested < 1:
             raise InputError(f"CPU threads must be 1 or more, got {requested}: leave it out to use the cores.")
         return requested
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(MAX_CPU_THREADS, cores))
+    return max(1, min(MAX_CPU_THREADS, cpu_cores()))
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def autocast(device: torch.device, *, half: bool) -> contextlib.AbstractContextManager:

@@ -592,11 +592,26 @@ def test_written_audio_stays_in_sync(tmp_path):
 
 
 @pytest.mark.browser
-def test_written_video_plays_in_chromium(tmp_path):
+def _in_chromium(page: Path, script: str) -> dict:
+    """Open ``page`` in headless Chromium and return what ``script`` (a JS function) resolves to."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--autoplay-policy=no-user-gesture-required", "--allow-file-access-from-files"],
+        )
+        try:
+            tab = browser.new_page()
+            tab.goto(page.as_uri())
+            return tab.evaluate(script)
+        finally:
+            browser.close()
+
+
+def test_written_video_plays_in_chromium(tmp_path):
     frames = np.random.default_rng(0).integers(0, 256, (50, 121, 161, 3), dtype=np.uint8)
     video = media.write_video(tmp_path / "clip.mp4", frames, 25, audio=sine(2.0, media.SAMPLE_RATE))
     page = tmp_path / "page.html"
@@ -612,19 +627,43 @@ def test_written_video_plays_in_chromium(tmp_path):
       if (v.error) done({error: "media error " + v.error.code});
       else if (v.readyState >= 1) go(); else v.onloadedmetadata = go;
     })"""
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--autoplay-policy=no-user-gesture-required"])
-        try:
-            tab = browser.new_page()
-            tab.goto(page.as_uri())
-            result = tab.evaluate(script)
-        finally:
-            browser.close()
+    result = _in_chromium(page, script)
     assert "error" not in result, result
     assert result["duration"] == pytest.approx(2.0, abs=0.04)
     assert (result["width"], result["height"]) == (162, 122)
     assert result["time"] > 0  # it actually plays
     assert video.exists()
+
+
+def test_written_colours_show_in_chromium_as_they_were(tmp_path):
+    # Saturated primaries, skin and greys in flat 32-px patches: a stream converted with one
+    # matrix and decoded with another moves the primaries by 10-30 levels.
+    colours = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255], [224, 172, 140],
+                        [255, 255, 0], [0, 255, 255], [128, 128, 128], [30, 30, 30]], np.uint8)
+    frame = np.repeat(np.repeat(colours.reshape(2, 4, 3), 32, 0), 32, 1)
+    media.write_video(tmp_path / "colours.mp4", np.stack([frame] * 5), 25)
+    page = tmp_path / "page.html"
+    page.write_text('<video id="v" src="colours.mp4" muted></video><canvas id="c" width="128" height="64"></canvas>')
+    script = """() => new Promise(done => {
+      const v = document.getElementById("v");
+      setTimeout(() => done({error: "no frame after 10 s, readyState " + v.readyState}), 10000);
+      v.onerror = () => done({error: "media error " + (v.error && v.error.code)});
+      v.onseeked = () => {
+        try {
+          const ctx = document.getElementById("c").getContext("2d");
+          ctx.drawImage(v, 0, 0);
+          const px = [];
+          for (let y = 16; y < 64; y += 32) for (let x = 16; x < 128; x += 32)
+            px.push(Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3)));
+          done({px});
+        } catch (e) { done({error: String(e)}); }
+      };
+      if (v.readyState >= 2) v.currentTime = 0.1; else v.onloadeddata = () => { v.currentTime = 0.1; };
+    })"""
+    result = _in_chromium(page, script)
+    assert "error" not in result, result
+    shown = np.array(result["px"], int)
+    assert np.abs(shown - colours.astype(int)).max() <= 6, shown.tolist()
 
 
 def test_writer_pads_odd_sizes_and_keeps_colours(tmp_path):

@@ -306,6 +306,35 @@ def test_paste_back_works_for_any_renderer_source(portrait) -> None:
     assert psnr(full, portrait[0]) > 30.0
 
 
+def test_frame_views_show_what_paste_back_and_resizing_show(renderer, source, portrait) -> None:
+    import cv2
+
+    image = portrait[0]
+    h, w = image.shape[:2]
+    sweep = FrameTargets.sweep(source, openings=np.array([0.4, 0.0]), yaw_deg=np.array([15.0, -5.0]))
+    frames = renderer.render(source, sweep)
+    # at the portrait's own size: paste_back's pixels, in one buffer re-blended in place per frame
+    view = compose.FrameView(source, full=True, size=(w, h))
+    first = view(frames[0]).copy()
+    assert np.array_equal(first, renderer.paste_back(frames[0], source))
+    assert np.array_equal(view(frames[1]), renderer.paste_back(frames[1], source))
+    assert view(frames[1]) is view.frame  # the buffer is reused: callers encode or copy it first
+    # scaled views: within resampling noise of scaling the full frame, away from the head exactly it
+    for size in [(w // 3 * 2, h // 3 * 2), (w * 3 // 2, h * 3 // 2)]:
+        inter = cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR
+        small = compose.FrameView(source, full=True, size=size)(frames[0])
+        assert small.shape == (size[1], size[0], 3)
+        assert psnr(small, cv2.resize(first, size, interpolation=inter)) > 33.0
+        outside = np.ones(small.shape[:2], bool)
+        x0, y0, x1, y1 = compose.FrameView(source, full=True, size=size).plan.box
+        outside[y0:y1, x0:x1] = False
+        assert np.array_equal(small[outside], cv2.resize(image, size, interpolation=inter)[outside])
+    # the face view is the crop itself, resized when asked
+    face = compose.FrameView(source, full=False, size=(source.size, source.size))
+    assert np.array_equal(face(frames[0]), frames[0])
+    assert compose.FrameView(source, full=False, size=(128, 128))(frames[0]).shape == (128, 128, 3)
+
+
 def test_prepared_cache_follows_the_device_and_config(portrait) -> None:
     r = WarpRenderer(device="cpu")
     src = r.prepare(*portrait)

@@ -126,10 +126,30 @@ def paste_plan(
     return PastePlan((ix0, iy0, ix1, iy1), m, box_mask, 1.0 - box_mask, background)
 
 
-def paste(image: np.ndarray, frames: np.ndarray, plan: PastePlan) -> np.ndarray:
-    """``frames`` (S×S×3 or B×S×S×3 uint8) pasted into copies of ``image`` → H×W×3 or B×H×W×3 uint8."""
+def _blend(frame: np.ndarray, plan: PastePlan) -> np.ndarray:
+    """The box of ``plan``: ``frame`` (an S×S×3 crop) resampled into it and blended over the
+    portrait. A crop shown smaller than it was rendered is first reduced by area to the box's
+    resolution, so fine detail does not alias."""
     import cv2
 
+    x0, y0, x1, y1 = plan.box
+    matrix = plan.matrix
+    zoom = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))  # crop pixels per box pixel
+    if zoom > 1.0:
+        size = frame.shape[0]
+        n = max(2, int(round(size / zoom)))
+        frame = cv2.resize(frame, (n, n), interpolation=cv2.INTER_AREA)
+        k = n / size  # crop pixel → reduced pixel: x' = (x + 0.5) k − 0.5
+        matrix = np.concatenate([matrix[:, :2] * k, matrix[:, 2:] * k + 0.5 * k - 0.5], axis=1)
+    warped = cv2.warpAffine(
+        frame, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return cv2.blendLinear(warped, plan.background, plan.mask, plan.inverse_mask)
+
+
+def paste(image: np.ndarray, frames: np.ndarray, plan: PastePlan) -> np.ndarray:
+    """``frames`` (S×S×3 or B×S×S×3 uint8) pasted into copies of ``image`` → H×W×3 or B×H×W×3 uint8."""
     batch = np.asarray(frames)
     single = batch.ndim == 3
     if single:
@@ -137,29 +157,90 @@ def paste(image: np.ndarray, frames: np.ndarray, plan: PastePlan) -> np.ndarray:
     x0, y0, x1, y1 = plan.box
     out = np.repeat(image[None], len(batch), 0)
     for i, frame in enumerate(batch):
-        warped = cv2.warpAffine(
-            frame, plan.matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        out[i, y0:y1, x0:x1] = cv2.blendLinear(warped, plan.background, plan.mask, plan.inverse_mask)
+        out[i, y0:y1, x0:x1] = _blend(frame, plan)
     return out[0] if single else out
+
+
+def portrait_plan(source: SourceFace) -> PastePlan:
+    """The paste plan of ``source``'s portrait, made once and kept in ``source.cache`` (a renderer
+    may put its own there first, as the `warp` renderer does)."""
+    plan = source.cache.get(PASTE_KEY)
+    if not isinstance(plan, PastePlan):
+        iod = float(np.linalg.norm(source.landmarks[45, :2] - source.landmarks[36, :2]))
+        plan = paste_plan(source.image, source.transform, head_support(source), reach=8, feather=PASTE_FEATHER * iod)
+        source.cache[PASTE_KEY] = plan
+    return plan
 
 
 def paste_back(frame: np.ndarray, source: SourceFace) -> np.ndarray:
     """A rendered crop (S×S×3, or B×S×S×3 uint8) of ``source`` blended into its full portrait
     (H×W×3 / B×H×W×3 uint8); pixels away from the head are the portrait's own.
 
-    Works for any renderer's crops. The plan is cached in ``source.cache`` (a renderer may put
-    its own there first, as the `warp` renderer does).
+    Works for any renderer's crops (plan: :func:`portrait_plan`).
     """
     frame = np.asarray(frame)
     if frame.dtype != np.uint8 or frame.shape[-3:] != (source.size, source.size, 3):
         raise ValueError(
             f"paste_back needs {source.size}×{source.size}×3 uint8 frames, got {frame.shape} {frame.dtype}"
         )
-    plan = source.cache.get(PASTE_KEY)
-    if not isinstance(plan, PastePlan):
-        iod = float(np.linalg.norm(source.landmarks[45, :2] - source.landmarks[36, :2]))
-        plan = paste_plan(source.image, source.transform, head_support(source), reach=8, feather=PASTE_FEATHER * iod)
-        source.cache[PASTE_KEY] = plan
-    return paste(source.image, frame, plan)
+    return paste(source.image, frame, portrait_plan(source))
+
+
+def _scaled_plan(plan: PastePlan, image: np.ndarray, kx: float, ky: float) -> PastePlan:
+    """``plan`` for the portrait scaled by (``kx``, ``ky``): ``image`` is the scaled portrait."""
+    import cv2
+
+    x0, y0, x1, y1 = plan.box
+    h, w = image.shape[:2]
+    sx0, sy0 = int(np.floor(x0 * kx)), int(np.floor(y0 * ky))
+    sx1, sy1 = min(w, int(np.ceil(x1 * kx)) + 1), min(h, int(np.ceil(y1 * ky)) + 1)
+    # scaled box pixel → full box pixel (pixel centres: x = (x' + 0.5) / k − 0.5)
+    to_full = np.array([[1 / kx, 0.0, (sx0 + 0.5) / kx - 0.5 - x0],
+                        [0.0, 1 / ky, (sy0 + 0.5) / ky - 0.5 - y0]])
+    matrix = plan.matrix[:, :2] @ to_full[:, :2]
+    matrix = np.concatenate([matrix, (plan.matrix[:, :2] @ to_full[:, 2] + plan.matrix[:, 2])[:, None]], axis=1)
+    mask = cv2.warpAffine(plan.mask, to_full, (sx1 - sx0, sy1 - sy0),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0)
+    mask = np.ascontiguousarray(mask, dtype=np.float32)
+    background = np.ascontiguousarray(image[sy0:sy1, sx0:sx1])
+    return PastePlan((sx0, sy0, sx1, sy1), matrix, mask, 1.0 - mask, background)
+
+
+class FrameView:
+    """What a video shows of each rendered crop, at ``size`` (width, height): the crop itself
+    (``full=False``) or the crop pasted into the portrait (``full=True``).
+
+    The full view keeps one frame of the scaled portrait and re-blends only the head's box into
+    it per call, so a 1920² frame costs what its head costs. The returned frame is that buffer:
+    it is valid until the next call (encode or copy it first).
+    """
+
+    def __init__(self, source: SourceFace, *, full: bool, size: tuple[int, int]) -> None:
+        import cv2
+
+        self.full, self.size = full, (int(size[0]), int(size[1]))
+        if not full:
+            return
+        h, w = source.image.shape[:2]
+        plan = portrait_plan(source)
+        if self.size == (w, h):
+            image = source.image
+        else:
+            kx, ky = self.size[0] / w, self.size[1] / h
+            inter = cv2.INTER_AREA if max(kx, ky) < 1 else cv2.INTER_LINEAR
+            image = cv2.resize(source.image, self.size, interpolation=inter)
+            plan = _scaled_plan(plan, image, kx, ky)
+        self.plan = plan
+        self.frame = image.copy()
+
+    def __call__(self, crop: np.ndarray) -> np.ndarray:
+        import cv2
+
+        if not self.full:
+            if crop.shape[1::-1] == self.size:
+                return crop
+            inter = cv2.INTER_AREA if self.size[0] < crop.shape[1] else cv2.INTER_LINEAR
+            return cv2.resize(crop, self.size, interpolation=inter)
+        x0, y0, x1, y1 = self.plan.box
+        self.frame[y0:y1, x0:x1] = _blend(crop, self.plan)
+        return self.frame
