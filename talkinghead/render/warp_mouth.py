@@ -25,6 +25,10 @@ from talkinghead import geometry
 from talkinghead.render import mouth
 from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace
 
+# grid_sample mode of every crop resampling (the warp, the lips, the donor's interior): bicubic keeps a
+# photo's fine detail where bilinear would blur every fractional shift by up to [½ ½].
+RESAMPLING = "bicubic"
+
 log = logging.getLogger(__name__)
 
 DONOR_KEY = "warp_mouth_donor"  # SourceFace.cache: (references key, device, MouthDonor | None)
@@ -138,7 +142,7 @@ def composite_mouth(
         sealed = F.grid_sample(
             plan.sealed.expand(b, -1, -1, -1),
             (region_map + 0.5) * (2.0 / size) - 1.0,
-            mode="bilinear",
+            mode=RESAMPLING,
             padding_mode="border",
             align_corners=False,
         )
@@ -156,7 +160,7 @@ def composite_mouth(
         )
         grid = (new_map + 0.5) * (2.0 / size) - 1.0
         resampled = F.grid_sample(
-            crop.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
+            crop.expand(b, -1, -1, -1), grid, mode=RESAMPLING, padding_mode="border", align_corners=False
         )
         # lips closing over the teeth show lip (the sealed crop), not teeth squeezed into the seam
         gap = geometry.mouth_features(targets.landmarks).opening
@@ -166,7 +170,7 @@ def composite_mouth(
         cavity = cavity * (1.0 - shut_t)  # a closing mouth opens no new cavity
         if bool((closing > 0).any()):
             sealed = F.grid_sample(
-                plan.sealed.expand(b, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
+                plan.sealed.expand(b, -1, -1, -1), grid, mode=RESAMPLING, padding_mode="border", align_corners=False
             )
             resampled = resampled + closing.unsqueeze(1) * (sealed - resampled)
         painted = mouth.paint_mouth(
@@ -202,7 +206,7 @@ def _donor_interior(
     size = donor.crop.shape[-1]
     interior = F.grid_sample(
         donor.crop.expand(b, -1, -1, -1), (rigid + 0.5) * (2.0 / size) - 1.0,
-        mode="bilinear", padding_mode="border", align_corners=False,
+        mode=RESAMPLING, padding_mode="border", align_corners=False,
     )
     interior = mouth.paint_mouth(  # what opens beyond the donor's own gap: cavity, no teeth
         interior, origin, landmarks, None, iod, plan.palette, strength=torch.ones(b, device=lips.device),
