@@ -676,6 +676,14 @@ def test_writer_pads_odd_sizes_and_keeps_colours(tmp_path):
     assert np.abs(back.frames[2, :51, :65].astype(int) - src[2]).mean() < 4
 
 
+def test_writer_passes_x264_options(tmp_path):
+    frames = np.stack([gradient()] * 3)
+    plain = media.write_video(tmp_path / "plain.mp4", frames, 10, preset="veryfast").read_bytes()
+    diamond = media.write_video(tmp_path / "dia.mp4", frames, 10, preset="veryfast", x264_params="me=dia").read_bytes()
+    # x264 writes its settings into the stream: veryfast's own search is hexagonal
+    assert b"me=hex" in plain and b"me=dia" in diamond
+
+
 def test_writer_fractional_fps(tmp_path):
     out = media.write_video(tmp_path / "ntsc.mp4", grey_frames(30), 30000 / 1001)
     info = media.probe(out)

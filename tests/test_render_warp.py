@@ -335,6 +335,38 @@ def test_frame_views_show_what_paste_back_and_resizing_show(renderer, source, po
     assert compose.FrameView(source, full=False, size=(128, 128))(frames[0]).shape == (128, 128, 3)
 
 
+def test_a_crop_reduced_from_a_large_face_keeps_its_detail(renderer, portrait) -> None:
+    import dataclasses
+
+    import cv2
+
+    from talkinghead.render import warp_mouth
+
+    image, points = portrait
+    small = renderer.prepare(image, points)  # the example's face is enlarged into the crop
+    big = renderer.prepare(cv2.resize(image, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC), points * 3)
+    assert warp_mouth.resampling(small) == "bilinear" and warp_mouth.resampling(big) == "bicubic"
+    # the whole head shifted by half a pixel, then resampled either way
+    shifted = FrameTargets.still(big, big.identity[None])
+    shifted = FrameTargets(canonical=shifted.canonical, rotation=shifted.rotation,
+                           translation=shifted.translation + np.array([[0.5, 0.5, 0.0]]),
+                           scale=shifted.scale, eye_open=shifted.eye_open)
+    frame = renderer.render(big, shifted)[0]
+    prep = big.cache["warp"]
+    big.cache["warp"] = dataclasses.replace(prep, mouth=dataclasses.replace(prep.mouth, resampling="bilinear"))
+    blurred = renderer.render(big, shifted)[0]
+
+    support = compose.head_support(big) >= 1.0  # where the whole shift applies
+
+    def detail(a: np.ndarray) -> float:
+        grey = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F))[support].mean())
+
+    # bicubic keeps the crop's own level of detail; bilinear loses a tenth or more of it
+    assert detail(frame) == pytest.approx(detail(big.crop), rel=0.05)
+    assert detail(blurred) < 0.9 * detail(big.crop)
+
+
 def test_prepared_cache_follows_the_device_and_config(portrait) -> None:
     r = WarpRenderer(device="cpu")
     src = r.prepare(*portrait)

@@ -175,6 +175,7 @@ def write_video(
     audio_rate: int = SAMPLE_RATE,
     crf: int = 18,
     preset: str = "medium",
+    x264_params: str | None = None,
 ) -> Path:
     """Write an MP4 that plays in every browser (see :class:`VideoWriter`).
 
@@ -182,7 +183,8 @@ def write_video(
     iterator is streamed to the encoder, never held in memory. The file appears atomically; on
     failure nothing is left.
     """
-    with VideoWriter(path, fps, audio=audio, audio_rate=audio_rate, crf=crf, preset=preset) as writer:
+    with VideoWriter(path, fps, audio=audio, audio_rate=audio_rate, crf=crf, preset=preset,
+                     x264_params=x264_params) as writer:
         for frame in frames:
             writer.write(frame)
     return writer.path

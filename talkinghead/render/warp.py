@@ -316,7 +316,7 @@ class WarpRenderer:
             smap, cover = eyes.close_eyelids(smap, (x0, y0), landmarks, eye_open)
         norm = (smap + 0.5) * (2.0 / size) - 1.0  # pixel centres → grid_sample's [−1, 1], align_corners=False
         warped = F.grid_sample(
-            prep.crop.expand(b, -1, -1, -1), norm, mode=warp_mouth.RESAMPLING, padding_mode="border",
+            prep.crop.expand(b, -1, -1, -1), norm, mode=prep.mouth.resampling, padding_mode="border",
             align_corners=False,
         )  # B×3×h×w
         if cover is not None:

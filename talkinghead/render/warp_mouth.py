@@ -25,10 +25,6 @@ from talkinghead import geometry
 from talkinghead.render import mouth
 from talkinghead.render.base import FrameTargets, ReferenceFrame, SourceFace
 
-# grid_sample mode of every crop resampling (the warp, the lips, the donor's interior): bicubic keeps a
-# photo's fine detail where bilinear would blur every fractional shift by up to [½ ½].
-RESAMPLING = "bicubic"
-
 log = logging.getLogger(__name__)
 
 DONOR_KEY = "warp_mouth_donor"  # SourceFace.cache: (references key, device, MouthDonor | None)
@@ -45,6 +41,16 @@ class MouthPlan:
     sealed: torch.Tensor  # 1×3×S×S crop with the lip gap filled in with lip (mouth.seal_lips)
     split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
     opening: float  # the portrait's own lip gap, inter-ocular units
+    resampling: str  # grid_sample mode of every resampling of this portrait's crop (see `resampling`)
+
+
+def resampling(source: SourceFace) -> str:
+    """How to resample ``source``'s crop: "bicubic" when the crop is reduced from a larger face
+    (it holds detail up to its own resolution, which bilinear blurs by up to [½ ½] at every
+    fractional shift), "bilinear" when it is enlarged from a smaller one (it holds no such
+    detail, and bilinear is faster)."""
+    scale = float(np.sqrt(abs(np.linalg.det(np.asarray(source.transform)[:, :2]))))  # crop px per image px
+    return "bicubic" if scale < 1.0 else "bilinear"
 
 
 def mouth_plan(source: SourceFace, device: torch.device, *, reuse_opening: float) -> MouthPlan:
@@ -62,6 +68,7 @@ def mouth_plan(source: SourceFace, device: torch.device, *, reuse_opening: float
         sealed=sealed.to(device).permute(2, 0, 1).unsqueeze(0).float(),
         split=0.6 if paint else mouth.teeth_split(source.crop, source.landmarks),
         opening=opening,
+        resampling=resampling(source),
     )
 
 
@@ -142,7 +149,7 @@ def composite_mouth(
         sealed = F.grid_sample(
             plan.sealed.expand(b, -1, -1, -1),
             (region_map + 0.5) * (2.0 / size) - 1.0,
-            mode=RESAMPLING,
+            mode=plan.resampling,
             padding_mode="border",
             align_corners=False,
         )
@@ -160,7 +167,7 @@ def composite_mouth(
         )
         grid = (new_map + 0.5) * (2.0 / size) - 1.0
         resampled = F.grid_sample(
-            crop.expand(b, -1, -1, -1), grid, mode=RESAMPLING, padding_mode="border", align_corners=False
+            crop.expand(b, -1, -1, -1), grid, mode=plan.resampling, padding_mode="border", align_corners=False
         )
         # lips closing over the teeth show lip (the sealed crop), not teeth squeezed into the seam
         gap = geometry.mouth_features(targets.landmarks).opening
@@ -170,7 +177,8 @@ def composite_mouth(
         cavity = cavity * (1.0 - shut_t)  # a closing mouth opens no new cavity
         if bool((closing > 0).any()):
             sealed = F.grid_sample(
-                plan.sealed.expand(b, -1, -1, -1), grid, mode=RESAMPLING, padding_mode="border", align_corners=False
+                plan.sealed.expand(b, -1, -1, -1), grid, mode=plan.resampling, padding_mode="border",
+                align_corners=False,
             )
             resampled = resampled + closing.unsqueeze(1) * (sealed - resampled)
         painted = mouth.paint_mouth(
@@ -206,7 +214,7 @@ def _donor_interior(
     size = donor.crop.shape[-1]
     interior = F.grid_sample(
         donor.crop.expand(b, -1, -1, -1), (rigid + 0.5) * (2.0 / size) - 1.0,
-        mode=RESAMPLING, padding_mode="border", align_corners=False,
+        mode=plan.resampling, padding_mode="border", align_corners=False,
     )
     interior = mouth.paint_mouth(  # what opens beyond the donor's own gap: cavity, no teeth
         interior, origin, landmarks, None, iod, plan.palette, strength=torch.ones(b, device=lips.device),
