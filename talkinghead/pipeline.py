@@ -349,9 +349,10 @@ class Pipeline:
             clip = montage.looped_frames(style, fps, height=small.size[1]) if side is not None else None
 
             def write(crop: np.ndarray) -> None:
-                writer.write(view(crop))  # encoded before the view's frame is reused
+                frame = view(crop)
                 if side is not None:
-                    side.write(np.concatenate([next(clip), small(crop)], axis=1))
+                    side.write(np.concatenate([next(clip), frame if small is view else small(crop)], axis=1))
+                writer.write(frame)  # encoded before the view's frame is reused
 
             # Rendering (here) and compositing + encoding (the writer thread, the ffmpeg processes) overlap.
             media.write_in_background(crops, write)
