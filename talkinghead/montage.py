@@ -36,6 +36,11 @@ def grid_video(paths: list[Path], out_path: Path, *, labels: list[str] | None = 
     return out_path
 
 
+def even(x: float) -> int:
+    """``x`` rounded to an even number of pixels, at least 2 (what yuv420p video needs)."""
+    return max(2, int(round(x / 2)) * 2)
+
+
 def fit_height(frame: np.ndarray, height: int) -> np.ndarray:
     """``frame`` scaled to ``height`` rows (and an even width), aspect kept."""
     import cv2
@@ -43,7 +48,7 @@ def fit_height(frame: np.ndarray, height: int) -> np.ndarray:
     fh, fw = frame.shape[:2]
     if fh == height:
         return frame.copy()
-    width = max(2, int(round(fw * height / fh / 2)) * 2)
+    width = even(fw * height / fh)
     return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA if height < fh else cv2.INTER_LINEAR)
 
 
@@ -52,6 +57,6 @@ def looped_frames(video: str | Path, fps: int, *, height: int, max_seconds: floa
     ``max_seconds``, starting over at its end for as long as frames are asked for; decoded (and
     scaled by the decoder) as they are needed."""
     info = media.probe(video)
-    size = (max(2, int(round(info.width * height / info.height / 2)) * 2), height)
+    size = (even(info.width * height / info.height), height)
     while True:
         yield from media.iter_video_frames(video, fps=fps, target_size=size, max_frames=int(max_seconds * fps))

@@ -343,9 +343,8 @@ class Pipeline:
             writer = stack.enter_context(media.VideoWriter(video_path, fps, **encoder))
             side = stack.enter_context(media.VideoWriter(side_path, fps, **encoder)) if side_path else None
             width, height = view.size
-            small = view if height <= SIDE_BY_SIDE_HEIGHT else FrameView(
-                pre.source, full=view.full, size=(_even(width * SIDE_BY_SIDE_HEIGHT / height), SIDE_BY_SIDE_HEIGHT)
-            )
+            side_size = (montage.even(width * SIDE_BY_SIDE_HEIGHT / height), SIDE_BY_SIDE_HEIGHT)
+            small = view if height <= SIDE_BY_SIDE_HEIGHT else FrameView(pre.source, full=view.full, size=side_size)
             clip = montage.looped_frames(style, fps, height=small.size[1]) if side is not None else None
 
             def write(crop: np.ndarray) -> None:
@@ -403,17 +402,13 @@ class Pipeline:
             report(f"rendering: {done:.{digits}f} s of {total:.{digits}f} s", 0.4 + 0.55 * done / total)
 
 
-def _even(x: float) -> int:
-    return max(2, int(round(x / 2)) * 2)
-
-
 def _result_view(source: SourceFace, options: RequestOptions) -> FrameView:
     """The result video's view of each crop: "face", the crop itself; "full", the crop pasted into
     the portrait; scaled so the longest side is ``options.output_size`` when given."""
     face = options.framing == "face"
     h, w = (source.size, source.size) if face else source.image.shape[:2]
     k = 1.0 if options.output_size is None else options.output_size / max(h, w)
-    return FrameView(source, full=not face, size=(_even(w * k), _even(h * k)))
+    return FrameView(source, full=not face, size=(montage.even(w * k), montage.even(h * k)))
 
 
 def _frame_targets(source: SourceFace, styled: np.ndarray, head: PoseTrack, eye_open: np.ndarray) -> FrameTargets:

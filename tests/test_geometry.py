@@ -256,3 +256,12 @@ def test_a_crop_past_the_picture_shows_a_smooth_darker_fill_not_a_mirror():
     below = crop[outside & (np.arange(size)[:, None] > 0.9 * size)].mean(0)  # the fill under the chin
     assert (below < edge_colour).all() and (below > 0.5 * edge_colour).all()
     np.testing.assert_array_equal(crop[inside >= 1.0], cv2.warpAffine(cut, m, (size, size))[inside >= 1.0])
+
+
+def test_compose_affine_applies_inner_then_outer():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    pts = rng.normal(size=(5, 2))
+    both = g.compose_affine(a, b)
+    assert np.allclose(g.transform_points(pts, both), g.transform_points(g.transform_points(pts, b), a))
+    assert np.allclose(g.compose_affine(g.invert_affine(a), a), np.eye(2, 3))

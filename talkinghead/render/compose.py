@@ -116,8 +116,7 @@ def paste_plan(
     ix1 = int(np.clip(np.ceil(corners[:, 0].max()) + 1, 0, w))
     iy1 = int(np.clip(np.ceil(corners[:, 1].max()) + 1, 0, h))
     ix1, iy1 = max(ix1, ix0 + 1), max(iy1, iy0 + 1)
-    m = np.asarray(transform, dtype=np.float64).copy()
-    m[:, 2] += m[:, :2] @ np.array([ix0, iy0], dtype=np.float64)  # box pixel → crop pixel
+    m = geometry.compose_affine(transform, [[1.0, 0.0, ix0], [0.0, 1.0, iy0]])  # box pixel → crop pixel
     box_mask = cv2.warpAffine(
         soft, m, (ix1 - ix0, iy1 - iy0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0
     )
@@ -140,7 +139,7 @@ def _blend(frame: np.ndarray, plan: PastePlan) -> np.ndarray:
         n = max(2, int(round(size / zoom)))
         frame = cv2.resize(frame, (n, n), interpolation=cv2.INTER_AREA)
         k = n / size  # crop pixel → reduced pixel: x' = (x + 0.5) k − 0.5
-        matrix = np.concatenate([matrix[:, :2] * k, matrix[:, 2:] * k + 0.5 * k - 0.5], axis=1)
+        matrix = geometry.compose_affine([[k, 0.0, 0.5 * k - 0.5], [0.0, k, 0.5 * k - 0.5]], matrix)
     warped = cv2.warpAffine(
         frame, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
@@ -197,8 +196,7 @@ def _scaled_plan(plan: PastePlan, image: np.ndarray, kx: float, ky: float) -> Pa
     # scaled box pixel → full box pixel (pixel centres: x = (x' + 0.5) / k − 0.5)
     to_full = np.array([[1 / kx, 0.0, (sx0 + 0.5) / kx - 0.5 - x0],
                         [0.0, 1 / ky, (sy0 + 0.5) / ky - 0.5 - y0]])
-    matrix = plan.matrix[:, :2] @ to_full[:, :2]
-    matrix = np.concatenate([matrix, (plan.matrix[:, :2] @ to_full[:, 2] + plan.matrix[:, 2])[:, None]], axis=1)
+    matrix = geometry.compose_affine(plan.matrix, to_full)
     mask = cv2.warpAffine(plan.mask, to_full, (sx1 - sx0, sy1 - sy0),
                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0.0)
     mask = np.ascontiguousarray(mask, dtype=np.float32)
