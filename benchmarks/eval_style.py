@@ -464,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads of the self and cross parts")
     parser.add_argument(
         "--transfer", nargs="*", default=[], metavar="FIELD=VALUE",
-        help="self: TransferConfig fields to change (e.g. steps=80 bias_lr=0.1), to try a variant",
+        help="self: TransferConfig fields to change (e.g. steps=80 lr=0.001), to try a variant",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
     args = parser.parse_args(argv)

@@ -19,8 +19,12 @@ Choices the paper leaves open, each with its reason:
 * **L_mg holds the lip sync** (no ground truth at test time): φ_mg⁰'s timing (standardised trajectories) and closures.
 * **f sees (φ − canonical face) / the pooled RMS spread**: motion is tiny next to the face; one scalar keeps its shape.
 * **Only the output layers move** (``style_parameters()``): the audio encoding is computed once.
-* **Two step sizes** (``bias_lr`` ≫ ``lr``): a bias is the motion's mean shape; a weight row acts through every unit.
-* **Linear decay to zero**: the biases settle instead of ending where the last noisy critic step left them.
+* **The copy starts at the clip's moments** (:func:`moment_start`): its time-averaged shape and the spread of its
+  mouth opening, set in closed form (the minimiser of L_sc for an f that sees only them); critic steps from a
+  random f are too noisy to get there, and refine what the moments do not capture.
+* **Closed lips stay closed** (:func:`reclose`): where φ_mg⁰'s lips are shut, the start may not part them.
+* **Small steps, decaying linearly to zero**: the copy settles near the start instead of where the last noisy
+  critic step left it.
 * **Closure as a near-hard constraint** (:data:`CLOSURE_WEIGHT`): L_sc dwarfs L_mg, and closed lips must stay closed.
 * **Strength** s: φ = φ_mg⁰ + s·(φ_ft − φ_mg⁰); 0 is no transfer (exactly φ_mg⁰), 1 the paper, > 1 exaggerated.
 """
@@ -30,6 +34,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,8 +50,7 @@ class TransferConfig:
 
     steps: int = 40  # generator-copy updates
     critic_steps: int = 1  # updates of f per generator update (WGAN-GP's n_critic)
-    lr: float = 5e-4  # Adam learning rate of the generator copy's weight matrices
-    bias_lr: float = 5e-2  # … and of its biases (the motion's mean shape), see the module docstring
+    lr: float = 5e-4  # Adam learning rate of the generator copy's style parameters
     critic_lr: float = 1e-3  # Adam learning rate of f
     lambda_r: float = 10.0  # weight of L_r (eq. 5) in the critic's objective (WGAN-GP's λ)
     lambda_mg: float = 1.0  # weight of L_mg (timing + closure) in eq. 7
@@ -54,15 +58,21 @@ class TransferConfig:
     batch_frames: int = 64  # frames per sequence per step for f (subsampled for speed)
     strength: float = 1.0  # 0 = no transfer, 1 = paper, >1 = exaggerated
     seed: int = 0  # seeds f's initialisation, γ and frame sampling
+    start: str = "moments"  # "moments": start from the clip's mean shape and opening amplitude (moment_start); "none"
+    max_gain: float = 4.0  # the start's amplitude gain is clamped to [1/max_gain, max_gain]
     device: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.steps < 0 or self.critic_steps < 1:
             raise ValueError(f"steps must be ≥ 0 and critic_steps ≥ 1, got {self.steps}, {self.critic_steps}")
-        if self.lr < 0 or self.bias_lr < 0 or self.critic_lr < 0:
-            raise ValueError(f"learning rates must be ≥ 0, got {self.lr}, {self.bias_lr}, {self.critic_lr}")
+        if self.lr < 0 or self.critic_lr < 0:
+            raise ValueError(f"learning rates must be ≥ 0, got {self.lr}, {self.critic_lr}")
         if self.strength < 0:
             raise ValueError(f"strength must be ≥ 0, got {self.strength}")
+        if self.start not in ("moments", "none"):
+            raise ValueError(f"start must be 'moments' or 'none', got {self.start!r}")
+        if self.max_gain < 1:
+            raise ValueError(f"max_gain must be ≥ 1, got {self.max_gain}")
         if self.gamma is not None and not 0.0 <= self.gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
 
@@ -147,6 +157,56 @@ def motion_generator_loss(phi: torch.Tensor, phi0: torch.Tensor, closed: torch.T
     return timing + closure
 
 
+def moment_start(
+    phi0: torch.Tensor, phi_s: torch.Tensor, config: TransferConfig
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Where the copy starts: φ = μ_s + k·(φ_mg − μ_0), the clip's time-averaged shape μ_s (68×3)
+    and a gain k that gives the mouth opening the clip's spread over time (``phi0``: T×68×3
+    un-styled motion with mean μ_0, ``phi_s``: T_s×68×3). Returns (μ_0, μ_s, k).
+
+    The upper and lower point of each inner-lip pair take the same shift in depth
+    (the tracker's depth of the lips is not a gap), so closed lips can meet again (:func:`reclose`).
+    The opening is a length, not linear in the points, so k is found by a few fixed-point steps,
+    clamped to [1/max_gain, max_gain]. ``start="none"``: μ_s = μ_0, k = 1 (the motion unchanged).
+    """
+    mean0 = phi0.mean(0)
+    if config.start == "none":
+        return mean0, mean0, phi0.new_ones(())
+    shift = phi_s.mean(0) - mean0  # 68×3
+    for pair in geometry.INNER_LIP_PAIRS:  # a pair shifts alike in depth
+        shift[list(pair), 2] = shift[list(pair), 2].mean()
+    mean_s = mean0 + shift
+    target = _mouth_opening(phi_s).std()
+    opening0 = _mouth_opening(phi0)
+    shut = closing(opening0)
+    gain = phi0.new_ones(())
+    for _ in range(16):
+        spread = _mouth_opening(reclose(mean_s + gain * (phi0 - mean0), opening0, shut)).std().clamp_min(1e-9)
+        gain = (gain * target / spread).clamp(1 / config.max_gain, config.max_gain)
+    return mean0, mean_s, gain
+
+
+def closing(opening0: torch.Tensor) -> torch.Tensor:
+    """How closed each frame of the un-styled motion is (T in [0, 1], from its mouth opening ``opening0``):
+    1 at or under :func:`closed_level`, fading to 0 over the next tenth of the opening's range."""
+    level = closed_level(opening0)
+    width = max(0.1 * float(opening0.max() - opening0.min()), 1e-9)
+    x = ((level + width - opening0) / width).clamp(0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def reclose(phi: torch.Tensor, opening0: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``phi`` (T×68×3) with the lips of closed frames brought back to the un-styled opening
+    ``opening0``: the opening gained beyond it, times ``weight`` (:func:`closing`), is taken
+    off along the mouth's opening direction (jaw and lower lip, :func:`geometry.open_mouth`)."""
+    canonical = np.array(geometry.canonical_face())
+    direction = torch.as_tensor(geometry.open_mouth(canonical, 1.0) - canonical, dtype=phi.dtype, device=phi.device)
+    follow = geometry.JAW_FOLLOW
+    per_unit = np.mean([follow[lo] - follow[up] for up, lo in geometry.INNER_LIP_PAIRS])  # lip gap per unit (1.0)
+    excess = torch.relu(_mouth_opening(phi) - opening0) * weight  # T
+    return phi - excess[:, None, None] * direction / per_unit
+
+
 @dataclass
 class TransferResult:
     """What one transfer produced."""
@@ -163,6 +223,78 @@ def _style_parameters(module: nn.Module) -> list[nn.Parameter]:
     if not params:
         raise ValueError("the motion generator has no parameters to fine-tune")
     return params
+
+
+def _critic_steps(
+    gen: nn.Module, forward: Callable[[], torch.Tensor], phi0: torch.Tensor, phi_s: np.ndarray,
+    config: TransferConfig,
+) -> list[dict[str, float]]:
+    """Eq. 7 by alternating steps: f (the critic) widens L_sc under L_r, then ``gen``'s style
+    parameters (moved in place; ``forward()`` is its T×68×3 motion) narrow L_sc under L_mg.
+    Returns the per-step losses."""
+    params = _style_parameters(gen)
+    for p in params:
+        p.requires_grad_(True)
+
+    device, t = phi0.device, phi0.shape[0]
+    g = torch.Generator(device="cpu").manual_seed(config.seed)
+    f = StyleTransferNetwork()
+    with torch.no_grad():  # initialised from this request's generator, never the global RNG
+        for layer in f.mlp:
+            if isinstance(layer, nn.Linear):
+                bound = 1.0 / math.sqrt(layer.in_features)  # nn.Linear's default bound
+                layer.weight.uniform_(-bound, bound, generator=g)
+                layer.bias.uniform_(-bound, bound, generator=g)
+    f = f.to(device)
+    opt_g = torch.optim.Adam(params, lr=config.lr)
+    # The step size decays linearly to zero: the copy settles instead of ending wherever the last
+    # noisy critic gradient left it.
+    decay = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda i: 1.0 - i / config.steps)
+    opt_f = torch.optim.Adam(f.parameters(), lr=config.critic_lr, betas=(0.5, 0.9))
+    # f's input: displacement from the canonical face in units of the motions' pooled spread.
+    center = torch.tensor(np.array(geometry.canonical_face()), dtype=torch.float32, device=device).reshape(1, -1)
+    pooled = torch.cat([torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1), phi0.reshape(t, -1)])
+    spread = (pooled - pooled.mean(0)).pow(2).mean().sqrt().clamp_min(1e-6)
+
+    def normalised(phi: torch.Tensor) -> torch.Tensor:  # N×204 → N×204
+        return (phi - center) / spread
+
+    target = normalised(torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1))  # T_s×204
+    opening0 = _mouth_opening(phi0)
+    closed = opening0 <= closed_level(opening0)  # T
+    n = min(config.batch_frames, t, len(target))
+
+    def sample() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        i_mg = torch.randint(0, t, (n,), generator=g)
+        i_s = torch.randint(0, len(target), (n,), generator=g)
+        gam = torch.rand(n, 1, generator=g) if config.gamma is None else torch.full((n, 1), config.gamma)
+        return i_mg.to(device), i_s.to(device), gam.to(device)
+
+    losses: list[dict[str, float]] = []
+    for _ in range(config.steps):
+        # Critic steps: f maximises the gap L_sc under the gradient penalty L_r (eqs. 4–6).
+        with torch.no_grad():
+            phi = normalised(forward().reshape(t, -1))
+        for _ in range(config.critic_steps):
+            i_mg, i_s, gam = sample()
+            l_sc = constraint_loss(f, phi[i_mg], target[i_s])
+            l_r = regularisation_loss(f, phi[i_mg], target[i_s], gam)
+            opt_f.zero_grad(set_to_none=True)
+            (-(l_sc + 1e-12).sqrt() + config.lambda_r * l_r).backward()
+            opt_f.step()
+
+        # Generator step: eq. 7 with f fixed (L_r has no generator gradient: φ̂ is detached).
+        i_mg, i_s, _ = sample()
+        phi_full = forward()
+        l_sc_g = constraint_loss(f, normalised(phi_full.reshape(t, -1))[i_mg], target[i_s])
+        l_mg = motion_generator_loss(phi_full, phi0, closed)
+        opt_g.zero_grad(set_to_none=True)
+        (config.lambda_mg * l_mg + l_sc_g).backward()
+        opt_g.step()
+        decay.step()
+        losses.append({"sc": l_sc_g.item(), "r": l_r.item(), "mg": l_mg.item()})
+
+    return losses
 
 
 def transfer_style(
@@ -210,83 +342,25 @@ def transfer_style(
             if callable(encode) and callable(decode):
                 cached = encode(features)
 
-    def forward() -> torch.Tensor:
+    def generated() -> torch.Tensor:
         disp = decode(cached) if cached is not None else gen(features)
         return canonical + disp[0]  # T×68×3
 
     with torch.no_grad():
-        phi0 = forward()  # T×68×3, φ_mg⁰
-    t = phi0.shape[0]
+        phi0 = generated()  # T×68×3, φ_mg⁰
+    mean0, mean_s, gain = moment_start(phi0, torch.as_tensor(phi_s, device=device), config)
+    opening0 = _mouth_opening(phi0)
+    shut = closing(opening0) if config.start != "none" else torch.zeros_like(opening0)
+
+    def forward() -> torch.Tensor:  # the copy's motion from the clip's moments, closed lips kept closed
+        return reclose(mean_s + gain * (generated() - mean0), opening0, shut)
+
     result = TransferResult(styled=phi0.cpu().numpy(), unstyled=phi0.cpu().numpy())
-    if config.strength == 0.0 or config.steps == 0:
+    if config.strength == 0.0:
         result.seconds = time.perf_counter() - start
         return result
-
-    params = _style_parameters(gen)
-    for p in params:
-        p.requires_grad_(True)
-
-    g = torch.Generator(device="cpu").manual_seed(config.seed)
-    f = StyleTransferNetwork()
-    with torch.no_grad():  # initialised from this request's generator, never the global RNG
-        for layer in f.mlp:
-            if isinstance(layer, nn.Linear):
-                bound = 1.0 / math.sqrt(layer.in_features)  # nn.Linear's default bound
-                layer.weight.uniform_(-bound, bound, generator=g)
-                layer.bias.uniform_(-bound, bound, generator=g)
-    f = f.to(device)
-    # Two step sizes: a bias moves the motion by its own step; a weight row moves it by the step
-    # times every recurrent unit it reads, far more for the same Adam step.
-    groups = [
-        {"params": [p for p in params if p.ndim > 1], "lr": config.lr},
-        {"params": [p for p in params if p.ndim <= 1], "lr": config.bias_lr},
-    ]
-    opt_g = torch.optim.Adam([grp for grp in groups if grp["params"]])
-    # Both step sizes decay linearly to zero over the steps: the large bias steps settle instead of
-    # ending wherever the last noisy critic gradient left them.
-    decay = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda i: 1.0 - i / config.steps)
-    opt_f = torch.optim.Adam(f.parameters(), lr=config.critic_lr, betas=(0.5, 0.9))
-    # f's input: displacement from the canonical face in units of the motions' pooled spread.
-    center = canonical.reshape(1, -1)  # 1×204
-    pooled = torch.cat([torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1), phi0.reshape(t, -1)])
-    spread = (pooled - pooled.mean(0)).pow(2).mean().sqrt().clamp_min(1e-6)
-
-    def normalised(phi: torch.Tensor) -> torch.Tensor:  # N×204 → N×204
-        return (phi - center) / spread
-
-    target = normalised(torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1))  # T_s×204
-    opening0 = _mouth_opening(phi0)
-    closed = opening0 <= closed_level(opening0)  # T
-    n = min(config.batch_frames, t, len(target))
-
-    def sample() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        i_mg = torch.randint(0, t, (n,), generator=g)
-        i_s = torch.randint(0, len(target), (n,), generator=g)
-        gam = torch.rand(n, 1, generator=g) if config.gamma is None else torch.full((n, 1), config.gamma)
-        return i_mg.to(device), i_s.to(device), gam.to(device)
-
-    for _ in range(config.steps):
-        # Critic steps: f maximises the gap L_sc under the gradient penalty L_r (eqs. 4–6).
-        with torch.no_grad():
-            phi = normalised(forward().reshape(t, -1))
-        for _ in range(config.critic_steps):
-            i_mg, i_s, gam = sample()
-            l_sc = constraint_loss(f, phi[i_mg], target[i_s])
-            l_r = regularisation_loss(f, phi[i_mg], target[i_s], gam)
-            opt_f.zero_grad(set_to_none=True)
-            (-(l_sc + 1e-12).sqrt() + config.lambda_r * l_r).backward()
-            opt_f.step()
-
-        # Generator step: eq. 7 with f fixed (L_r has no generator gradient: φ̂ is detached).
-        i_mg, i_s, _ = sample()
-        phi_full = forward()
-        l_sc_g = constraint_loss(f, normalised(phi_full.reshape(t, -1))[i_mg], target[i_s])
-        l_mg = motion_generator_loss(phi_full, phi0, closed)
-        opt_g.zero_grad(set_to_none=True)
-        (config.lambda_mg * l_mg + l_sc_g).backward()
-        opt_g.step()
-        decay.step()
-        result.losses.append({"sc": l_sc_g.item(), "r": l_r.item(), "mg": l_mg.item()})
+    if config.steps > 0:
+        result.losses = _critic_steps(gen, forward, phi0, phi_s, config)
 
     with torch.no_grad():
         phi_ft = forward()

@@ -15,6 +15,7 @@ from talkinghead.transfer import (
     regularisation_loss,
     transfer_style,
 )
+from talkinghead.transfer import _mouth_opening as opening
 
 LOWER_LIP = [56, 57, 58, 65, 66, 67, 7, 8, 9]
 
@@ -142,7 +143,28 @@ def test_seeded_runs_are_identical_and_strength_scales_the_change():
     np.testing.assert_allclose(half.styled - half.unstyled, 0.5 * (a.styled - a.unstyled), atol=1e-6)
 
 
-@pytest.mark.parametrize("kwargs", [{"steps": -1}, {"strength": -0.5}, {"gamma": 1.5}])
+def test_the_start_takes_the_clips_mean_shape_and_opening_spread_and_keeps_closed_lips_closed():
+    gen = ToyGenerator()
+    x = _envelope()
+    phi_s = _style_motion()
+    phi_s[:, 17:27, 1] -= 0.05  # raised brows: a shape the generator never makes
+    res = transfer_style(gen, x, phi_s, TransferConfig(steps=0))
+    styled, before = torch.tensor(res.styled), torch.tensor(res.unstyled)
+    # the clip's time-averaged brows and mouth width, which the closed frames do not touch
+    np.testing.assert_allclose(res.styled[:, 17:27].mean(0), phi_s[:, 17:27].mean(0), atol=1e-5)
+    np.testing.assert_allclose(res.styled[:, [48, 54], 0].mean(0), phi_s[:, [48, 54], 0].mean(0), atol=1e-5)
+    # the opening's spread over time is the clip's (the style opens 3.5× wider than the generator)
+    assert float(opening(styled).std()) == pytest.approx(float(opening(torch.tensor(phi_s)).std()), rel=0.02)
+    # the silence stays as closed as the un-styled motion, the order of openings is kept
+    assert float((opening(styled) - opening(before))[40:60].max()) <= 2e-3  # 0.2 % of the eye distance
+    assert np.corrcoef(opening(styled), opening(before))[0, 1] > 0.95
+    none = transfer_style(gen, x, phi_s, TransferConfig(steps=0, start="none"))
+    np.testing.assert_allclose(none.styled, none.unstyled, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"steps": -1}, {"strength": -0.5}, {"gamma": 1.5}, {"start": "median"}, {"max_gain": 0.5}]
+)
 def test_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError):
         TransferConfig(**kwargs)
