@@ -398,7 +398,10 @@ def generate_tab(pipeline: Pipeline, examples: Examples) -> None:
             head_motion = gr.Slider(0, 1.5, value=1.0, step=0.1, label="Head motion")
             blinks = gr.Checkbox(value=True, label="Blinks")
         with gr.Row():
-            steps = gr.Slider(0, 200, value=RequestOptions.steps, step=10, label="Style-transfer steps")
+            steps = gr.Slider(
+                0, 200, value=RequestOptions.steps, step=10, label="Style-transfer steps",
+                info="0: only the clip's average face and mouth-opening spread, no critic steps",
+            )
             fps = gr.Dropdown([25, 30], value=25, label="fps")
             framing = gr.Radio(
                 [("whole portrait", "full"), ("face (512² crop)", "face")], value="full", label="Framing"

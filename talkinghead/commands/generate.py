@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--strength", type=float, default=1.0, help="style strength: 0 none, 1 paper, >1 exaggerated")
     parser.add_argument("--head-motion", type=float, default=1.0, help="0 still head, 1 the clip's head motion")
-    parser.add_argument("--steps", type=int, default=None, help="style-transfer fine-tuning steps (default 40)")
+    parser.add_argument("--steps", type=int, default=None, help="style-transfer steps (default 40; 0: the start only)")
     parser.add_argument("--fps", type=int, default=25)
     parser.add_argument("--framing", default="full", choices=["full", "face"],
                         help="full: the whole portrait (default); face: the aligned 512² face crop")
