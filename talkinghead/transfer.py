@@ -22,7 +22,7 @@ Choices the paper leaves open, each with its reason:
 * **The copy starts at the clip's moments** (:func:`moment_start`): its time-averaged shape and the spread of its
   mouth opening, set in closed form (the minimiser of L_sc for an f that sees only them); critic steps from a
   random f are too noisy to get there, and refine what the moments do not capture.
-* **Closed lips stay closed** (:func:`reclose`): where φ_mg⁰'s lips are shut, the start may not part them.
+* **Closed lips stay closed** (:class:`Opening`): where φ_mg⁰'s lips are shut, the start may not part them.
 * **Small steps, decaying linearly to zero**: the copy settles near the start instead of where the last noisy
   critic step left it.
 * **Closure as a near-hard constraint** (:data:`CLOSURE_WEIGHT`): L_sc dwarfs L_mg, and closed lips must stay closed.
@@ -58,7 +58,7 @@ class TransferConfig:
     batch_frames: int = 64  # frames per sequence per step for f (subsampled for speed)
     strength: float = 1.0  # 0 = no transfer, 1 = paper, >1 = exaggerated
     seed: int = 0  # seeds f's initialisation, γ and frame sampling
-    start: str = "moments"  # "moments": start from the clip's mean shape and opening amplitude (moment_start); "none"
+    start: str = "moments"  # "moments": start from the clip's mean shape and opening spread (moment_start); "none"
     max_gain: float = 4.0  # the start's amplitude gain is clamped to [1/max_gain, max_gain]
     device: str = "cpu"
 
@@ -158,53 +158,55 @@ def motion_generator_loss(phi: torch.Tensor, phi0: torch.Tensor, closed: torch.T
 
 
 def moment_start(
-    phi0: torch.Tensor, phi_s: torch.Tensor, config: TransferConfig
+    phi0: torch.Tensor, phi_s: torch.Tensor, opening: Opening, *, max_gain: float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Where the copy starts: φ = μ_s + k·(φ_mg − μ_0), the clip's time-averaged shape μ_s (68×3)
     and a gain k that gives the mouth opening the clip's spread over time (``phi0``: T×68×3
-    un-styled motion with mean μ_0, ``phi_s``: T_s×68×3). Returns (μ_0, μ_s, k).
+    un-styled motion with mean μ_0, ``phi_s``: T_s×68×3), closed lips re-closed (:meth:`Opening.reclose`).
+    Returns (μ_0, μ_s, k).
 
     The upper and lower point of each inner-lip pair take the same shift in depth
-    (the tracker's depth of the lips is not a gap), so closed lips can meet again (:func:`reclose`).
+    (the tracker's depth of the lips is not a gap), so closed lips can meet again.
     The opening is a length, not linear in the points, so k is found by a few fixed-point steps,
-    clamped to [1/max_gain, max_gain]. ``start="none"``: μ_s = μ_0, k = 1 (the motion unchanged).
+    clamped to [1/max_gain, max_gain].
     """
     mean0 = phi0.mean(0)
-    if config.start == "none":
-        return mean0, mean0, phi0.new_ones(())
     shift = phi_s.mean(0) - mean0  # 68×3
     for pair in geometry.INNER_LIP_PAIRS:  # a pair shifts alike in depth
         shift[list(pair), 2] = shift[list(pair), 2].mean()
     mean_s = mean0 + shift
     target = _mouth_opening(phi_s).std()
-    opening0 = _mouth_opening(phi0)
-    shut = closing(opening0)
     gain = phi0.new_ones(())
     for _ in range(16):
-        spread = _mouth_opening(reclose(mean_s + gain * (phi0 - mean0), opening0, shut)).std().clamp_min(1e-9)
-        gain = (gain * target / spread).clamp(1 / config.max_gain, config.max_gain)
+        spread = _mouth_opening(opening.reclose(mean_s + gain * (phi0 - mean0))).std().clamp_min(1e-9)
+        gain = (gain * target / spread).clamp(1 / max_gain, max_gain)
     return mean0, mean_s, gain
 
 
-def closing(opening0: torch.Tensor) -> torch.Tensor:
-    """How closed each frame of the un-styled motion is (T in [0, 1], from its mouth opening ``opening0``):
-    1 at or under :func:`closed_level`, fading to 0 over the next tenth of the opening's range."""
-    level = closed_level(opening0)
-    width = max(0.1 * float(opening0.max() - opening0.min()), 1e-9)
-    x = ((level + width - opening0) / width).clamp(0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
+class Opening:
+    """Keeps the lips of the un-styled motion's closed frames closed in a styled motion.
 
+    ``weight`` (T in [0, 1]) says how closed each frame of ``phi0`` is: 1 at or under
+    :func:`closed_level`, fading to 0 over the next tenth of the opening's range.
+    """
 
-def reclose(phi: torch.Tensor, opening0: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``phi`` (T×68×3) with the lips of closed frames brought back to the un-styled opening
-    ``opening0``: the opening gained beyond it, times ``weight`` (:func:`closing`), is taken
-    off along the mouth's opening direction (jaw and lower lip, :func:`geometry.open_mouth`)."""
-    canonical = np.array(geometry.canonical_face())
-    direction = torch.as_tensor(geometry.open_mouth(canonical, 1.0) - canonical, dtype=phi.dtype, device=phi.device)
-    follow = geometry.JAW_FOLLOW
-    per_unit = np.mean([follow[lo] - follow[up] for up, lo in geometry.INNER_LIP_PAIRS])  # lip gap per unit (1.0)
-    excess = torch.relu(_mouth_opening(phi) - opening0) * weight  # T
-    return phi - excess[:, None, None] * direction / per_unit
+    def __init__(self, phi0: torch.Tensor) -> None:
+        self.opening0 = _mouth_opening(phi0)  # T
+        level = closed_level(self.opening0)
+        width = max(0.1 * float(self.opening0.max() - self.opening0.min()), 1e-9)
+        x = ((level + width - self.opening0) / width).clamp(0.0, 1.0)
+        self.weight = x * x * (3.0 - 2.0 * x)  # smoothstep
+        canonical = np.array(geometry.canonical_face())
+        opened = geometry.open_mouth(canonical, 1.0) - canonical  # jaw and lower lip, per unit of lip gap
+        follow = geometry.JAW_FOLLOW
+        per_unit = np.mean([follow[lo] - follow[up] for up, lo in geometry.INNER_LIP_PAIRS])  # 1.0
+        self.direction = torch.as_tensor(opened / per_unit, dtype=phi0.dtype, device=phi0.device)  # 68×3
+
+    def reclose(self, phi: torch.Tensor) -> torch.Tensor:
+        """``phi`` (T×68×3) with the opening gained beyond the un-styled one, times ``weight``,
+        taken off along the mouth's opening direction (:func:`geometry.open_mouth`)."""
+        excess = torch.relu(_mouth_opening(phi) - self.opening0) * self.weight  # T
+        return phi - excess[:, None, None] * self.direction
 
 
 @dataclass
@@ -227,7 +229,7 @@ def _style_parameters(module: nn.Module) -> list[nn.Parameter]:
 
 def _critic_steps(
     gen: nn.Module, forward: Callable[[], torch.Tensor], phi0: torch.Tensor, phi_s: np.ndarray,
-    config: TransferConfig,
+    canonical: torch.Tensor, config: TransferConfig,
 ) -> list[dict[str, float]]:
     """Eq. 7 by alternating steps: f (the critic) widens L_sc under L_r, then ``gen``'s style
     parameters (moved in place; ``forward()`` is its T×68×3 motion) narrow L_sc under L_mg.
@@ -252,7 +254,7 @@ def _critic_steps(
     decay = torch.optim.lr_scheduler.LambdaLR(opt_g, lambda i: 1.0 - i / config.steps)
     opt_f = torch.optim.Adam(f.parameters(), lr=config.critic_lr, betas=(0.5, 0.9))
     # f's input: displacement from the canonical face in units of the motions' pooled spread.
-    center = torch.tensor(np.array(geometry.canonical_face()), dtype=torch.float32, device=device).reshape(1, -1)
+    center = canonical.reshape(1, -1)  # 1×204
     pooled = torch.cat([torch.as_tensor(phi_s, device=device).reshape(len(phi_s), -1), phi0.reshape(t, -1)])
     spread = (pooled - pooled.mean(0)).pow(2).mean().sqrt().clamp_min(1e-6)
 
@@ -348,19 +350,22 @@ def transfer_style(
 
     with torch.no_grad():
         phi0 = generated()  # T×68×3, φ_mg⁰
-    mean0, mean_s, gain = moment_start(phi0, torch.as_tensor(phi_s, device=device), config)
-    opening0 = _mouth_opening(phi0)
-    shut = closing(opening0) if config.start != "none" else torch.zeros_like(opening0)
+    forward = generated
+    if config.start == "moments":
+        opening = Opening(phi0)
+        mean0, mean_s, gain = moment_start(
+            phi0, torch.as_tensor(phi_s, device=device), opening, max_gain=config.max_gain
+        )
 
-    def forward() -> torch.Tensor:  # the copy's motion from the clip's moments, closed lips kept closed
-        return reclose(mean_s + gain * (generated() - mean0), opening0, shut)
+        def forward() -> torch.Tensor:  # the copy's motion from the clip's moments, closed lips kept closed
+            return opening.reclose(mean_s + gain * (generated() - mean0))
 
     result = TransferResult(styled=phi0.cpu().numpy(), unstyled=phi0.cpu().numpy())
     if config.strength == 0.0:
         result.seconds = time.perf_counter() - start
         return result
     if config.steps > 0:
-        result.losses = _critic_steps(gen, forward, phi0, phi_s, config)
+        result.losses = _critic_steps(gen, forward, phi0, phi_s, canonical, config)
 
     with torch.no_grad():
         phi_ft = forward()
