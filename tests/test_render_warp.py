@@ -198,34 +198,67 @@ def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
     assert clamped.eye_open[0] == 1.0
 
 
+def green_reference(painter, source, opening: float) -> ReferenceFrame:
+    """A reference frame of ``source`` with its lips opened by ``opening``, its interior painted
+    flat green (to tell a lent interior from a synthesised one)."""
+    import cv2
+
+    sweep = FrameTargets.sweep(source, openings=np.array([opening]))
+    crop, lm = painter.render(source, sweep)[0].copy(), sweep.landmarks[0]
+    inner = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
+    crop[inner.astype(bool)] = (40, 190, 60)
+    return ReferenceFrame(label="O", crop=crop, landmarks=lm, expression=np.zeros((68, 3)), pose=source.pose)
+
+
+def inner_mouth(source, opening: float) -> tuple[FrameTargets, np.ndarray]:
+    """Targets opening ``source``'s lips by ``opening`` and the pixels well inside their inner lips."""
+    import cv2
+
+    targets = FrameTargets.sweep(source, openings=np.array([opening]))
+    inside = np.zeros(source.crop.shape[:2], np.uint8)
+    cv2.fillPoly(inside, [np.round(targets.landmarks[0, 60:68, :2]).astype(np.int32)], 1)
+    return targets, cv2.erode(inside, np.ones((5, 5), np.uint8)).astype(bool)
+
+
 def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_source) -> None:
     """A closed portrait opening its mouth shows the widest open reference frame's own interior
     (here painted green to tell it apart), not the synthesised one; a closed reference lends none."""
-    import cv2
-
-    def reference(opening: float, green: bool) -> ReferenceFrame:
-        sweep = FrameTargets.sweep(source, openings=np.array([opening]))
-        crop, lm = painter.render(source, sweep)[0].copy(), sweep.landmarks[0]
-        if green:
-            inner = np.zeros(crop.shape[:2], np.uint8)
-            cv2.fillPoly(inner, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
-            crop[inner.astype(bool)] = (40, 190, 60)
-        return ReferenceFrame(label="O", crop=crop, landmarks=lm, expression=np.zeros((68, 3)), pose=source.pose)
-
-    targets = FrameTargets.sweep(painted_source, openings=np.array([0.3]))
-    lm = targets.landmarks[0]
-    inside = np.zeros(painted_source.crop.shape[:2], np.uint8)
-    cv2.fillPoly(inside, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
-    inside = cv2.erode(inside, np.ones((5, 5), np.uint8)).astype(bool)
-
-    lent = painter.render(painted_source, targets, [reference(0.35, green=True)])[0][inside].astype(float)
+    targets, inside = inner_mouth(painted_source, 0.3)
+    lent = painter.render(painted_source, targets, [green_reference(painter, source, 0.35)])[0][inside].astype(float)
     assert (lent[:, 1] > lent[:, 0] + 40).mean() > 0.8  # the donor's (green) interior
     own = painter.render(painted_source, targets)[0]
     synthesised = own[inside].astype(float)
     assert (synthesised[:, 1] > synthesised[:, 0] + 40).mean() < 0.05
     gap = float(geometry.mouth_features(source.landmarks).opening)  # the sweep opens from the portrait's own
-    closed = painter.render(painted_source, targets, [reference(0.05 - gap, green=True)])[0]
+    closed = painter.render(painted_source, targets, [green_reference(painter, source, 0.05 - gap)])[0]
     np.testing.assert_array_equal(closed, own)  # too closed to lend: the synthesised interior
+
+
+def test_a_lent_interior_takes_the_portraits_grain(painter, source, painted_source) -> None:
+    """The same portrait with film grain: the donor's flat interior gets grain of about the
+    portrait's level, and the smooth portrait's stays about as smooth as the donor's."""
+    from talkinghead.render.mouth import grain_level
+
+    rng = np.random.default_rng(1)
+    noisy = painted_source.image.astype(np.float64) + rng.normal(0.0, 6.0, painted_source.image.shape[:2])[..., None]
+    points = geometry.transform_points(painted_source.landmarks, geometry.invert_affine(painted_source.transform))
+    grainy = painter.prepare(noisy.clip(0, 255).astype(np.uint8), points)
+    smooth_level, grainy_level = (grain_level(s.crop, s.landmarks) for s in (painted_source, grainy))
+    assert grainy_level > 3 * smooth_level
+
+    donor = green_reference(painter, source, 0.35)
+    targets, inside = inner_mouth(painted_source, 0.3)
+
+    def interior_level(src) -> float:  # the same robust high-pass measure, inside the lent interior
+        import cv2
+
+        luma = painter.render(src, targets, [donor])[0].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+        high = (luma - cv2.GaussianBlur(luma, (0, 0), 1.0))[inside]
+        return float(1.4826 * np.median(np.abs(high - np.median(high))))
+
+    assert interior_level(grainy) == pytest.approx(grainy_level, rel=0.35)
+    assert interior_level(painted_source) < 0.5 * grainy_level
 
 
 def test_colour_match_follows_the_portraits_light_and_greyness() -> None:

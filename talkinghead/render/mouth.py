@@ -76,6 +76,42 @@ def skin_and_lips(crop: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, 
     return skin_rgb, lip_rgb
 
 
+def _texture(luma: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Fine texture of a luma image: the robust standard deviation (1.4826 × median absolute
+    deviation) of its high-pass (luma − its σ = 1 px blur), over ``where`` (bool mask) or all."""
+    import cv2
+
+    high = luma - cv2.GaussianBlur(luma, (0, 0), 1.0)
+    high = high[where] if where is not None else high.ravel()
+    if high.size < 16:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(high - np.median(high))))
+
+
+def grain_level(crop: np.ndarray, landmarks: np.ndarray) -> float:
+    """The face's fine texture (film grain, paint, pores, compression), 0–255 levels: :func:`_texture`
+    over the skin of the lower face (jaw to nose base, the lips left out)."""
+    import cv2
+
+    p = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    iod = float(np.linalg.norm(p[45] - p[36]))
+    skin = np.zeros(crop.shape[:2], np.uint8)
+    cv2.fillPoly(skin, [np.round(p[[*range(2, 15), 35, 33, 31]]).astype(np.int32)], 1)
+    cv2.fillPoly(skin, [np.round(p[list(geometry.OUTER_LIPS)]).astype(np.int32)], 0)
+    skin = cv2.erode(skin, np.ones((3, 3), np.uint8), iterations=max(1, int(0.05 * iod)))
+    return _texture(crop.astype(np.float32) @ LUMA.astype(np.float32), skin.astype(bool))
+
+
+def grain_field(size: int, device: torch.device, seed: int = 0) -> torch.Tensor:
+    """1×1×S×S luma grain of unit :func:`_texture`: white noise softened by a σ = 0.5 px blur (grain is
+    about a pixel across), fixed per seed so it moves with the face instead of boiling."""
+    import cv2
+
+    noise = cv2.GaussianBlur(np.random.default_rng(seed).standard_normal((size, size)).astype(np.float32), (0, 0), 0.5)
+    noise /= max(_texture(noise), 1e-6)
+    return torch.from_numpy(noise).to(device)[None, None]
+
+
 def _light_and_chroma(skin_rgb: np.ndarray) -> tuple[float, float]:
     light = float(np.clip(skin_rgb @ LUMA / 165.0, 0.35, 1.25))  # skin brightness vs a typical lit face
     chroma = float(np.clip((skin_rgb.max() - skin_rgb.min()) / 60.0, 0.0, 1.0))  # 0 for grey portraits
@@ -114,6 +150,7 @@ class MouthDonor:
     crop: torch.Tensor  # 1×3×S×S float32, 0–255, the reference crop in the portrait's light and saturation
     landmarks: torch.Tensor  # 68×2 crop pixels of the reference
     split: float  # where its upper teeth end in its lip gap (teeth_split)
+    grain: float  # its fine texture (grain_level), 0–255 levels
 
 
 def match_colours(image: np.ndarray, skin_from: np.ndarray, skin_to: np.ndarray) -> np.ndarray:
@@ -148,6 +185,7 @@ def mouth_donor(
         crop=torch.tensor(matched, dtype=torch.float32, device=device).permute(2, 0, 1).unsqueeze(0),
         landmarks=torch.tensor(np.asarray(ref.landmarks)[:, :2], dtype=torch.float32, device=device),
         split=teeth_split(ref.crop, ref.landmarks),
+        grain=grain_level(ref.crop, ref.landmarks),
     )
 
 

@@ -42,6 +42,8 @@ class MouthPlan:
     split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
     opening: float  # the portrait's own lip gap, inter-ocular units
     resampling: str  # grid_sample mode of every resampling of this portrait's crop (see `resampling`)
+    grain: torch.Tensor  # 1×1×S×S unit luma noise (mouth.grain_field), the texture a donor's interior gets
+    grain_level: float  # the portrait's fine texture (mouth.grain_level), 0–255 levels
 
 
 def resampling(source: SourceFace) -> str:
@@ -69,6 +71,8 @@ def mouth_plan(source: SourceFace, device: torch.device, *, reuse_opening: float
         split=0.6 if paint else mouth.teeth_split(source.crop, source.landmarks),
         opening=opening,
         resampling=resampling(source),
+        grain=mouth.grain_field(source.size, device),
+        grain_level=mouth.grain_level(source.crop, source.landmarks),
     )
 
 
@@ -155,7 +159,13 @@ def composite_mouth(
         )
         lips = region + seal.view(-1, 1, 1, 1) * (sealed - region)
         if donor is not None:
-            painted = _donor_interior(plan, donor, lips, (mx0, my0), landmarks, iod, strength, feather)
+            # the grain moves with the mouth by whole pixels: never stretched, never blurred
+            shift = np.rint(targets.landmarks[:, 48:68, :2].mean(1) - source_landmarks[48:68].mean(0).cpu().numpy())
+            rows = np.clip(np.arange(my0, my1)[None] - shift[:, 1:], 0, size - 1).astype(np.int64)  # B×h
+            cols = np.clip(np.arange(mx0, mx1)[None] - shift[:, :1], 0, size - 1).astype(np.int64)  # B×w
+            rows_t, cols_t = (torch.from_numpy(x).to(device) for x in (rows, cols))
+            grain = plan.grain[0, 0][rows_t[:, :, None], cols_t[:, None, :]].unsqueeze(1)  # B×1×h×w
+            painted = _donor_interior(plan, donor, lips, (mx0, my0), landmarks, iod, strength, feather, grain)
         else:
             teeth_t = torch.tensor(teeth, dtype=torch.float32, device=device)
             painted = mouth.paint_mouth(
@@ -204,9 +214,12 @@ def _donor_interior(
     iod: torch.Tensor,
     strength: torch.Tensor,
     feather: float,
+    grain: torch.Tensor,
 ) -> torch.Tensor:
     """``lips`` (B×3×h×w at ``origin``) with the donor's interior inside the target inner lips: its
-    teeth kept rigid (:func:`mouth.rigid_interior`), new cavity beyond its gap painted."""
+    teeth kept rigid (:func:`mouth.rigid_interior`), new cavity beyond its gap painted; ``grain``
+    (B×1×h×w unit noise) adds what the donor lacks of the portrait's fine texture, so the interior
+    looks like the same photograph, print or painting as the lips around it."""
     b, _, h, w = lips.shape
     rigid, inside, cavity, _ = mouth.rigid_interior(
         origin, (h, w), landmarks, donor.landmarks, split=donor.split, feather=feather
@@ -220,5 +233,7 @@ def _donor_interior(
         interior, origin, landmarks, None, iod, plan.palette, strength=torch.ones(b, device=lips.device),
         feather=feather, where=cavity,
     )
+    missing = max(plan.grain_level**2 - donor.grain**2, 0.0) ** 0.5  # independent textures add in variance
+    interior = interior + missing * grain
     alpha = (inside * strength.view(b, 1, 1)).unsqueeze(1)
     return lips + alpha * (interior - lips)
