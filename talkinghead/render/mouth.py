@@ -150,7 +150,7 @@ class MouthDonor:
     crop: torch.Tensor  # 1×3×S×S float32, 0–255, the reference crop in the portrait's light and saturation
     landmarks: torch.Tensor  # 68×2 crop pixels of the reference
     split: float  # where its upper teeth end in its lip gap (teeth_split)
-    grain: float  # its fine texture (grain_level), 0–255 levels
+    grain: float  # the portrait's fine texture its interior lacks (grain_level; independent textures add in variance)
 
 
 def match_colours(image: np.ndarray, skin_from: np.ndarray, skin_to: np.ndarray) -> np.ndarray:
@@ -185,7 +185,7 @@ def mouth_donor(
         crop=torch.tensor(matched, dtype=torch.float32, device=device).permute(2, 0, 1).unsqueeze(0),
         landmarks=torch.tensor(np.asarray(ref.landmarks)[:, :2], dtype=torch.float32, device=device),
         split=teeth_split(ref.crop, ref.landmarks),
-        grain=grain_level(ref.crop, ref.landmarks),
+        grain=max(grain_level(crop, landmarks) ** 2 - grain_level(ref.crop, ref.landmarks) ** 2, 0.0) ** 0.5,
     )
 
 

@@ -42,8 +42,7 @@ class MouthPlan:
     split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
     opening: float  # the portrait's own lip gap, inter-ocular units
     resampling: str  # grid_sample mode of every resampling of this portrait's crop (see `resampling`)
-    grain: torch.Tensor  # 1×1×S×S unit luma noise (mouth.grain_field), the texture a donor's interior gets
-    grain_level: float  # the portrait's fine texture (mouth.grain_level), 0–255 levels
+    grain: torch.Tensor  # 1×1×S×S unit luma noise (mouth.grain_field): the portrait's texture in a donor's interior
 
 
 def resampling(source: SourceFace) -> str:
@@ -72,7 +71,6 @@ def mouth_plan(source: SourceFace, device: torch.device, *, reuse_opening: float
         opening=opening,
         resampling=resampling(source),
         grain=mouth.grain_field(source.size, device),
-        grain_level=mouth.grain_level(source.crop, source.landmarks),
     )
 
 
@@ -233,7 +231,6 @@ def _donor_interior(
         interior, origin, landmarks, None, iod, plan.palette, strength=torch.ones(b, device=lips.device),
         feather=feather, where=cavity,
     )
-    missing = max(plan.grain_level**2 - donor.grain**2, 0.0) ** 0.5  # independent textures add in variance
-    interior = interior + missing * grain
+    interior = interior + donor.grain * grain
     alpha = (inside * strength.view(b, 1, 1)).unsqueeze(1)
     return lips + alpha * (interior - lips)
