@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from talkinghead import geometry, media
+from talkinghead import geometry, media, runtime
 from talkinghead.render import compose
 from talkinghead.render.base import FrameTargets
 from talkinghead.render.warp import WarpConfig, WarpRenderer
@@ -108,6 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    runtime.keep_freed_memory()  # as the pipeline does
 
     from talkinghead.face import get_landmarker
 

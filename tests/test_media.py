@@ -684,6 +684,17 @@ def test_writer_passes_x264_options(tmp_path):
     assert b"me=hex" in plain and b"me=dia" in diamond
 
 
+@pytest.mark.skipif(not Path("/proc/sys/fs/pipe-max-size").exists(), reason="Linux pipes")
+def test_writer_pipe_holds_a_frame_up_to_the_systems_cap(tmp_path):
+    import fcntl
+
+    cap = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    with media.VideoWriter(tmp_path / "big.mp4", 10) as writer:
+        writer.write(np.zeros((480, 640, 3), np.uint8))  # 460,800 bytes of YUV 4:2:0
+        size = fcntl.fcntl(writer._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+    assert size >= min(480 * 640 * 3 // 2, cap) and size > 65536  # the default: 64 kB
+
+
 def test_result_encoder_keeps_fine_texture(tmp_path):
     """The pipeline's x264 settings keep more of a fine, moving texture (skin, lips) than veryfast's defaults."""
     from talkinghead.pipeline import ENCODER_PARAMS, ENCODER_PRESET

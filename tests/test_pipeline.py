@@ -192,6 +192,24 @@ def test_framing_and_size(pipeline, inputs, tmp_path, framing, size, expected):
         assert np.abs(clip.frames[0].astype(int) - first.astype(int)).mean() < 2.0  # encoding noise only
 
 
+def test_a_large_full_frame_is_encoded_for_speed(pipeline, inputs, tmp_path):
+    """Past HEAVY_ENCODE_PX the result's encoder refines motion with one pass fewer; the side-by-side
+    keeps the usual settings, and torch's threads are back as they were after the render."""
+    import cv2
+
+    from talkinghead.pipeline import HEAVY_ENCODE_PX
+
+    portrait, audio, style = inputs
+    big = cv2.resize(media.load_image(portrait), (1600, 1600), interpolation=cv2.INTER_CUBIC)
+    assert 1600 * 1600 > HEAVY_ENCODE_PX
+    threads = torch.get_num_threads()
+    res = pipeline.generate(big, audio, style, RequestOptions(steps=0, framing="full"), workdir=tmp_path)
+    assert torch.get_num_threads() == threads
+    assert media.load_video(res.video_path, with_audio=False, max_frames=1).size == (1600, 1600)
+    assert b"subme=1 " in res.video_path.read_bytes()[:200_000]  # x264 writes its settings into the stream
+    assert b"subme=2 " in res.side_by_side_path.read_bytes()[:200_000]
+
+
 def test_framing_is_checked():
     with pytest.raises(InputError, match="framing must be one of full, face"):
         RequestOptions(framing="square")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -62,3 +64,50 @@ def test_cpu_threads_are_the_cores_up_to_a_cap(monkeypatch):
     assert runtime.cpu_threads() == 2
     with pytest.raises(InputError, match="1 or more"):
         runtime.cpu_threads(0)
+
+
+def test_leaving_a_core_counts_overlapping_blocks():
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        with runtime.leave_a_core():
+            assert torch.get_num_threads() == 2
+            with runtime.leave_a_core():  # a second request's render, overlapping the first
+                assert torch.get_num_threads() == 2
+            assert torch.get_num_threads() == 2  # the first is still running
+            with runtime.leave_a_core(False):
+                assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 3
+        with pytest.raises(RuntimeError), runtime.leave_a_core():
+            raise RuntimeError("a failed render")
+        assert torch.get_num_threads() == 3
+        torch.set_num_threads(1)
+        with runtime.leave_a_core():
+            assert torch.get_num_threads() == 1  # never below one
+    finally:
+        torch.set_num_threads(before)
+
+
+_FAULTS_SCRIPT = """
+import resource, sys
+import numpy as np
+from talkinghead import runtime
+if sys.argv[1] == "keep":
+    assert runtime.keep_freed_memory()
+np.ones(48 << 20, np.uint8)  # a first block, freed
+start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(20):  # a batch's block of frames (16 x 512 x 512 x 3 floats), made and freed again and again
+    np.ones(48 << 20, np.uint8)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_freed_blocks_are_reused_not_faulted_in_again():
+    def faults(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT, mode], capture_output=True, text=True, check=True)
+        return int(out.stdout.strip())
+
+    default, kept = faults("default"), faults("keep")
+    assert default > 20 * 24  # glibc's defaults: each block past 32 MB is new pages (2 MB ones at least)
+    assert kept < default / 20
