@@ -198,16 +198,16 @@ def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
     assert clamped.eye_open[0] == 1.0
 
 
-def green_reference(painter, source, opening: float) -> ReferenceFrame:
+def green_reference(painter, source, opening: float, colour=(15, 80, 25)) -> ReferenceFrame:
     """A reference frame of ``source`` with its lips opened by ``opening``, its interior painted
-    flat green (to tell a lent interior from a synthesised one)."""
+    flat dark green (to tell a lent interior from a synthesised one)."""
     import cv2
 
     sweep = FrameTargets.sweep(source, openings=np.array([opening]))
     crop, lm = painter.render(source, sweep)[0].copy(), sweep.landmarks[0]
     inner = np.zeros(crop.shape[:2], np.uint8)
     cv2.fillPoly(inner, [np.round(lm[60:68, :2]).astype(np.int32)], 1)
-    crop[inner.astype(bool)] = (40, 190, 60)
+    crop[inner.astype(bool)] = colour
     return ReferenceFrame(label="O", crop=crop, landmarks=lm, expression=np.zeros((68, 3)), pose=source.pose)
 
 
@@ -233,11 +233,15 @@ def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_sou
     gap = float(geometry.mouth_features(source.landmarks).opening)  # the sweep opens from the portrait's own
     closed = painter.render(painted_source, targets, [green_reference(painter, source, 0.05 - gap)])[0]
     np.testing.assert_array_equal(closed, own)  # too closed to lend: the synthesised interior
+    # open, but what its landmarks call the gap is light (lip, blur): no inside of a mouth to lend
+    light = painter.render(painted_source, targets, [green_reference(painter, source, 0.35, (150, 200, 150))])[0]
+    np.testing.assert_array_equal(light, own)
 
 
-def test_a_lent_interior_takes_the_portraits_grain(painter, source, painted_source) -> None:
-    """The same portrait with film grain: the donor's flat interior gets grain of about the
-    portrait's level, and the smooth portrait's stays about as smooth as the donor's."""
+@pytest.mark.parametrize("lent", [True, False])
+def test_a_new_interior_takes_the_portraits_grain(painter, source, painted_source, lent) -> None:
+    """The same portrait with film grain: the donor's flat interior (or, with no donor, the painted
+    one) gets grain of about the portrait's level, and the smooth portrait's stays about as smooth."""
     from talkinghead.render.mouth import grain_level
 
     rng = np.random.default_rng(1)
@@ -247,18 +251,24 @@ def test_a_lent_interior_takes_the_portraits_grain(painter, source, painted_sour
     smooth_level, grainy_level = (grain_level(s.crop, s.landmarks) for s in (painted_source, grainy))
     assert grainy_level > 3 * smooth_level
 
-    donor = green_reference(painter, source, 0.35)
+    refs = [green_reference(painter, source, 0.35)] if lent else None
     targets, inside = inner_mouth(painted_source, 0.3)
 
-    def interior_level(src) -> float:  # the same robust high-pass measure, inside the lent interior
+    def level(luma: np.ndarray) -> float:  # the same robust high-pass measure, inside the new interior
         import cv2
 
-        luma = painter.render(src, targets, [donor])[0].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
         high = (luma - cv2.GaussianBlur(luma, (0, 0), 1.0))[inside]
         return float(1.4826 * np.median(np.abs(high - np.median(high))))
 
-    assert interior_level(grainy) == pytest.approx(grainy_level, rel=0.35)
-    assert interior_level(painted_source) < 0.5 * grainy_level
+    grainy_luma, smooth_luma = (
+        painter.render(s, targets, refs)[0].astype(np.float32) @ np.float32([0.299, 0.587, 0.114])
+        for s in (grainy, painted_source)
+    )
+    # what the grain adds: the two renders differ inside the mouth by the two portraits' grain only
+    assert level(grainy_luma - smooth_luma) == pytest.approx(grainy_level - smooth_level, rel=0.35)
+    if lent:  # a flat donor: the interior's texture is all grain
+        assert level(grainy_luma) == pytest.approx(grainy_level, rel=0.35)
+        assert level(smooth_luma) < 0.5 * grainy_level
 
 
 def test_colour_match_follows_the_portraits_light_and_greyness() -> None:

@@ -140,6 +140,7 @@ def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
 
 
 DONOR_MIN_OPENING = 0.15  # a reference frame's lip gap (inter-ocular units) that shows enough interior to lend
+CAVITY_DARKNESS = 0.5  # a lent gap's darkest tenth is under this share of the skin's luma (shows_cavity)
 
 
 @dataclass(frozen=True)
@@ -170,14 +171,13 @@ def mouth_donor(
 ) -> MouthDonor | None:
     """The widest open of ``references`` (:class:`~talkinghead.render.base.ReferenceFrame`) as a
     donor for the portrait (``crop``, ``landmarks``: its crop and crop pixels), or None when none
-    opens by :data:`DONOR_MIN_OPENING`."""
-    if not references:
+    opens by :data:`DONOR_MIN_OPENING` and shows the inside of a mouth (:func:`shows_cavity`)."""
+    refs = references or []
+    openings = [(float(geometry.mouth_features(r.landmarks).opening), i) for i, r in enumerate(refs)]
+    lenders = [(o, i) for o, i in openings if o >= DONOR_MIN_OPENING and shows_cavity(refs[i].crop, refs[i].landmarks)]
+    if not lenders:
         return None
-    openings = [float(geometry.mouth_features(r.landmarks).opening) for r in references]
-    best = int(np.argmax(openings))
-    if openings[best] < DONOR_MIN_OPENING:
-        return None
-    ref = references[best]
+    ref = refs[max(lenders)[1]]
     skin_ref, _ = skin_and_lips(ref.crop, ref.landmarks)
     skin_portrait, _ = skin_and_lips(crop, landmarks)
     matched = match_colours(ref.crop, skin_ref, skin_portrait)
@@ -189,9 +189,9 @@ def mouth_donor(
     )
 
 
-def shows_teeth(crop: np.ndarray, landmarks: np.ndarray) -> bool:
-    """Whether the face's own lip gap shows teeth: a tenth of the pixels inside its inner lips are
-    whitish (over three quarters of the skin's luma, little colour)."""
+def _lip_gap(crop: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """The RGB pixels (N×3 float) inside a face's inner lips, a pixel in from them, and its skin's
+    luma; None when the gap holds fewer than 8 pixels."""
     import cv2
 
     p = np.round(np.asarray(landmarks)[:, :2]).astype(np.int32)
@@ -199,12 +199,32 @@ def shows_teeth(crop: np.ndarray, landmarks: np.ndarray) -> bool:
     cv2.fillPoly(inside, [p[list(geometry.INNER_LIPS)]], 1)
     inside = cv2.erode(inside, np.ones((3, 3), np.uint8)).astype(bool)
     if inside.sum() < 8:
-        return False
+        return None
     skin, _ = skin_and_lips(crop, landmarks)
-    rgb = crop[inside].astype(np.float64)
+    return crop[inside].astype(np.float64), float(skin @ LUMA)
+
+
+def shows_teeth(crop: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether the face's own lip gap shows teeth: a tenth of the pixels inside its inner lips are
+    whitish (over three quarters of the skin's luma, little colour)."""
+    gap = _lip_gap(crop, landmarks)
+    if gap is None:
+        return False
+    rgb, skin = gap
     luma, chroma = rgb @ LUMA, rgb.max(1) - rgb.min(1)
-    whitish = (luma > max(0.75 * float(skin @ LUMA), 60.0)) & (chroma < 45.0)  # not the red of lips
+    whitish = (luma > max(0.75 * skin, 60.0)) & (chroma < 45.0)  # not the red of lips
     return bool(whitish.mean() > 0.1)
+
+
+def shows_cavity(crop: np.ndarray, landmarks: np.ndarray) -> bool:
+    """Whether the face's lip gap shows the inside of a mouth: its darkest tenth is under
+    :data:`CAVITY_DARKNESS` of the skin's luma. Open mouths in real clips: 0.03-0.18, a wide grin
+    0.42; a blurred, barely parted mouth whose gap the landmarks fill with lip: 0.56-0.78."""
+    gap = _lip_gap(crop, landmarks)
+    if gap is None:
+        return False
+    rgb, skin = gap
+    return bool(np.percentile(rgb @ LUMA, 10) < CAVITY_DARKNESS * skin)
 
 
 def seal_lips(crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -282,13 +302,16 @@ def paint_mouth(
     strength: torch.Tensor,
     feather: float,
     where: torch.Tensor | None = None,
+    grain: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Blend the synthesised interior into ``frames`` (B×3×h×w, 0–255, top-left pixel at ``origin``).
 
     ``landmarks``: B×68×2 target points (crop pixels); ``teeth``: B×T×2 posed :func:`teeth_line`
     points, or None to paint no teeth (the portrait's own are shown); ``iod``: B target
     inter-ocular distances in pixels; ``palette``: 5×3; ``strength``: B opacity of the interior
-    (0 leaves the frame as is); ``where``: optional B×h×w coverage limiting the painted area.
+    (0 leaves the frame as is); ``where``: optional B×h×w coverage limiting the painted area;
+    ``grain``: optional B×1×h×w luma texture (levels) laid over the painted interior, so it has
+    the photograph's or painting's grain rather than none.
     """
     b, _, h, w = frames.shape
     fr = lip_frame(landmarks, pixel_grid(origin, (h, w), b, dtype=frames.dtype, device=frames.device))
@@ -324,7 +347,7 @@ def paint_mouth(
     )
     colour = colour * ao.unsqueeze(1)
     if teeth is None:
-        return frames + alpha.unsqueeze(1) * (colour - frames)
+        return frames + alpha.unsqueeze(1) * (_grained(colour, grain) - frames)
 
     # teeth geometry: posed incisal edge, its arch positions along the mouth
     edge_a, edge_v = fr.project(teeth)  # B×T positions of the tooth boundaries
@@ -358,7 +381,11 @@ def paint_mouth(
     tooth = tooth + gum.unsqueeze(1) * (gum_c * lip_shadow.unsqueeze(1) - tooth)
     colour = colour + upper.unsqueeze(1) * (tooth - colour)
 
-    return frames + alpha.unsqueeze(1) * (colour - frames)
+    return frames + alpha.unsqueeze(1) * (_grained(colour, grain) - frames)
+
+
+def _grained(colour: torch.Tensor, grain: torch.Tensor | None) -> torch.Tensor:
+    return colour if grain is None else colour + grain
 
 
 def rigid_interior(

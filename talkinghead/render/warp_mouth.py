@@ -15,6 +15,7 @@ paints it into the warped pixels, in the target mouths' box only:
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,7 +43,8 @@ class MouthPlan:
     split: float  # where the portrait's upper teeth end in its lip gap (when reusing its interior)
     opening: float  # the portrait's own lip gap, inter-ocular units
     resampling: str  # grid_sample mode of every resampling of this portrait's crop (see `resampling`)
-    grain: torch.Tensor  # 1×1×S×S unit luma noise (mouth.grain_field): the portrait's texture in a donor's interior
+    grain: torch.Tensor  # 1×1×S×S unit luma noise (mouth.grain_field): the portrait's texture in a new interior
+    grain_level: float  # the portrait's fine texture (mouth.grain_level), for a painted interior
 
 
 def resampling(source: SourceFace) -> str:
@@ -71,6 +73,7 @@ def mouth_plan(source: SourceFace, device: torch.device, *, reuse_opening: float
         opening=opening,
         resampling=resampling(source),
         grain=mouth.grain_field(source.size, device),
+        grain_level=mouth.grain_level(source.crop, source.landmarks),
     )
 
 
@@ -81,7 +84,7 @@ def cached_donor(
     the same references."""
     if not references:
         return None
-    key = tuple((r.label, r.landmarks.tobytes()) for r in references)
+    key = tuple((r.label, r.landmarks.tobytes(), zlib.crc32(np.ascontiguousarray(r.crop))) for r in references)
     cached = source.cache.get(DONOR_KEY)
     if cached is None or cached[0] != key or cached[1] != device:
         donor = mouth.mouth_donor(references, source.crop, source.landmarks, device)
@@ -156,18 +159,14 @@ def composite_mouth(
             align_corners=False,
         )
         lips = region + seal.view(-1, 1, 1, 1) * (sealed - region)
+        grain = _moving_grain(plan, targets, source_landmarks, where)
         if donor is not None:
-            # the grain moves with the mouth by whole pixels: never stretched, never blurred
-            shift = np.rint(targets.landmarks[:, 48:68, :2].mean(1) - source_landmarks[48:68].mean(0).cpu().numpy())
-            rows = np.clip(np.arange(my0, my1)[None] - shift[:, 1:], 0, size - 1).astype(np.int64)  # B×h
-            cols = np.clip(np.arange(mx0, mx1)[None] - shift[:, :1], 0, size - 1).astype(np.int64)  # B×w
-            rows_t, cols_t = (torch.from_numpy(x).to(device) for x in (rows, cols))
-            grain = plan.grain[0, 0][rows_t[:, :, None], cols_t[:, None, :]].unsqueeze(1)  # B×1×h×w
             painted = _donor_interior(plan, donor, lips, (mx0, my0), landmarks, iod, strength, feather, grain)
         else:
             teeth_t = torch.tensor(teeth, dtype=torch.float32, device=device)
             painted = mouth.paint_mouth(
-                lips, (mx0, my0), landmarks, teeth_t, iod, plan.palette, strength=strength, feather=feather
+                lips, (mx0, my0), landmarks, teeth_t, iod, plan.palette, strength=strength, feather=feather,
+                grain=plan.grain_level * grain,
             )
     else:
         new_map, cavity, closing = mouth.reuse_interior(
@@ -199,8 +198,23 @@ def composite_mouth(
             strength=torch.ones(b, device=device),
             feather=feather,
             where=cavity,
+            grain=plan.grain_level * _moving_grain(plan, targets, source_landmarks, where),
         )
     region.copy_(painted)
+
+
+def _moving_grain(
+    plan: MouthPlan, targets: FrameTargets, source_landmarks: torch.Tensor, where: tuple[int, int, int, int]
+) -> torch.Tensor:
+    """The plan's unit grain over the crop pixels ``where`` (x0, y0, x1, y1), B×1×h×w: it moves with
+    each target mouth by whole pixels, never stretched or blurred (through a warp it streaks)."""
+    mx0, my0, mx1, my1 = where
+    size = plan.grain.shape[-1]
+    shift = np.rint(targets.landmarks[:, 48:68, :2].mean(1) - source_landmarks[48:68].mean(0).cpu().numpy())
+    rows = np.clip(np.arange(my0, my1)[None] - shift[:, 1:], 0, size - 1).astype(np.int64)  # B×h
+    cols = np.clip(np.arange(mx0, mx1)[None] - shift[:, :1], 0, size - 1).astype(np.int64)  # B×w
+    rows_t, cols_t = (torch.from_numpy(x).to(plan.grain.device) for x in (rows, cols))
+    return plan.grain[0, 0][rows_t[:, :, None], cols_t[:, None, :]].unsqueeze(1)
 
 
 def _donor_interior(
