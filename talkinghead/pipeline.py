@@ -371,6 +371,7 @@ class Pipeline:
 
             # Rendering (here) and compositing + encoding (the writer thread, the ffmpeg processes) overlap.
             media.write_in_background(crops, write)
+        runtime.release_freed_memory()
         timings["render_and_encode"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

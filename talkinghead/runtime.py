@@ -82,28 +82,43 @@ def autocast(device: torch.device, *, half: bool) -> contextlib.AbstractContextM
 
 
 # glibc malloc: blocks past MMAP_THRESHOLD come straight from the kernel and go back to it when freed,
-# and a free heap top past TRIM_THRESHOLD is handed back too. Per frame, torch, numpy and OpenCV
-# allocate and free tens of megabytes in blocks of 1-12 MB, so with glibc's defaults every frame
-# touched fresh pages: about 750,000 page faults for 10 s of video, a quarter of the render's time.
-# Kept in the process, the same blocks are reused.
+# and a free heap top past TRIM_THRESHOLD is handed back too. Per frame and per batch of frames,
+# torch, numpy and OpenCV allocate and free blocks of 1-50 MB; with glibc's defaults (a threshold
+# that adapts up to 32 MB) they kept touching fresh pages: about 750,000 page faults for 10 s of
+# video, a quarter of the render's time. Kept in the process, the same blocks are reused.
 MMAP_THRESHOLD = 256 << 20
 TRIM_THRESHOLD = 512 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
 
 
-def keep_freed_memory() -> bool:
-    """Let glibc keep freed blocks of up to :data:`MMAP_THRESHOLD` for reuse, rather than unmap and
-    fault them in again on the next frame; the process's peak memory is unchanged. True where it
-    took effect (Linux with glibc); elsewhere nothing changes."""
+def _glibc():  # noqa: ANN202 - the C library, or None off glibc
     import ctypes
     import ctypes.util
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+def keep_freed_memory() -> bool:
+    """Let glibc keep freed blocks of up to :data:`MMAP_THRESHOLD` for reuse, rather than unmap and
+    fault them in again on the next frame. True where it took effect (Linux with glibc); elsewhere
+    nothing changes. :func:`release_freed_memory` hands back what a finished pass kept."""
+    libc = _glibc()
+    if libc is None:
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    mmap_set = bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    return mmap_set and bool(libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def release_freed_memory() -> None:
+    """Hand the freed memory kept so far back to the system (glibc's ``malloc_trim``): after the
+    render pass, so the next request's style analysis does not come on top of the render's blocks."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 class _CoreShare:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -111,3 +112,25 @@ def test_freed_blocks_are_reused_not_faulted_in_again():
     default, kept = faults("default"), faults("keep")
     assert default > 20 * 24  # glibc's defaults: each block past 32 MB is new pages (2 MB ones at least)
     assert kept < default / 20
+
+
+_RELEASE_SCRIPT = """
+import numpy as np
+from talkinghead import runtime
+def rss_mb():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+assert runtime.keep_freed_memory()
+before = rss_mb()
+blocks = [np.ones(24 << 20, np.uint8) for _ in range(10)]  # a pass's blocks, 240 MB
+del blocks
+kept = rss_mb()
+runtime.release_freed_memory()
+print(kept - before, rss_mb() - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="Linux's /proc")
+def test_kept_memory_is_handed_back_after_a_pass():
+    out = subprocess.run([sys.executable, "-c", _RELEASE_SCRIPT], capture_output=True, text=True, check=True)
+    kept, released = (float(x) for x in out.stdout.split())
+    assert kept > 200 and released < 40, (kept, released)
