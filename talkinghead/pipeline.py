@@ -200,8 +200,8 @@ class Pipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig()) -> None:
         self.config = config
         self.device = runtime.resolve_device(config.device)
-        if self.device.type == "cpu":
-            torch.set_num_threads(runtime.cpu_threads(config.cpu_threads))
+        self.cpu_threads = runtime.cpu_threads(config.cpu_threads)
+        self._use_cpu_threads()
         runtime.keep_freed_memory()
         self.landmarker = get_landmarker(backend=config.landmarks)
         self.renderer: Renderer
@@ -274,6 +274,7 @@ class Pipeline:
         renderer: str = "default",
     ) -> StylePreview:
         """Style references (§3.2) and ISPs (§3.3) — the part of a request that needs no audio."""
+        self._use_cpu_threads()
         report = progress or (lambda stage, frac: None)
         rend = self.get_renderer(renderer)
         timings: dict[str, float] = {}
@@ -304,6 +305,7 @@ class Pipeline:
         preview: StylePreview | None = None,
     ) -> GenerationResult:
         """Run one request. Files go to ``workdir`` (a new temporary folder when None)."""
+        self._use_cpu_threads()
         report = progress or (lambda stage, frac: None)
         out_dir = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="talkinghead-"))
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -352,7 +354,8 @@ class Pipeline:
         heavy = view.size[0] * view.size[1] > HEAVY_ENCODE_PX
         result_params = HEAVY_ENCODER_PARAMS if heavy else ENCODER_PARAMS
         with contextlib.ExitStack() as stack:
-            stack.enter_context(runtime.leave_a_core(heavy and self._torch_fills_the_cores()))
+            stack.callback(self._use_cpu_threads)
+            self._use_cpu_threads(leave_a_core=heavy)
             writer = stack.enter_context(media.VideoWriter(video_path, fps, x264_params=result_params, **encoder))
             side = (
                 stack.enter_context(media.VideoWriter(side_path, fps, x264_params=ENCODER_PARAMS, **encoder))
@@ -401,10 +404,16 @@ class Pipeline:
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _torch_fills_the_cores(self) -> bool:
-        """A CPU run whose torch threads (not chosen by hand) take every core."""
-        auto_threads = self.device.type == "cpu" and self.config.cpu_threads is None
-        return auto_threads and runtime.cpu_threads() >= runtime.cpu_cores()
+    def _use_cpu_threads(self, *, leave_a_core: bool = False) -> None:
+        """Torch's CPU threads for the calling thread's work: the configured count, or one fewer
+        with ``leave_a_core`` where they (not chosen by hand) take every core, for a render whose
+        encoders need a core (torch's idle threads spin-wait, and on a core x264 needs that costs
+        more than the thread gains). Set at the start of every request, as an absolute count:
+        torch keeps the count per thread, and requests share the server's worker threads."""
+        if self.device.type != "cpu":
+            return
+        fewer = leave_a_core and self.config.cpu_threads is None and self.cpu_threads >= runtime.cpu_cores()
+        torch.set_num_threads(max(1, self.cpu_threads - 1) if fewer else self.cpu_threads)
 
     @staticmethod
     def _render_crops(

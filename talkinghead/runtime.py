@@ -121,41 +121,6 @@ def release_freed_memory() -> None:
         libc.malloc_trim(0)
 
 
-class _CoreShare:
-    """Counts the blocks that asked torch to leave a core free (see :func:`leave_a_core`)."""
-
-    lock = threading.Lock()
-    holders = 0
-    threads = 0  # torch's threads before the first holder
-
-
-@contextlib.contextmanager
-def leave_a_core(enabled: bool = True) -> Iterator[None]:
-    """While the block runs (and ``enabled``), torch's CPU ops use one thread fewer (at least 1).
-
-    For CPU work that shares the cores with a busy encoder: torch's idle threads spin-wait, and on
-    a core an encoder needs that costs more than the extra thread gains. Torch's thread count is
-    process-wide, so concurrent and nested blocks count: it comes back when the last one ends.
-    """
-    import torch
-
-    if not enabled:
-        yield
-        return
-    with _CoreShare.lock:
-        if _CoreShare.holders == 0:
-            _CoreShare.threads = torch.get_num_threads()
-            torch.set_num_threads(max(1, _CoreShare.threads - 1))
-        _CoreShare.holders += 1
-    try:
-        yield
-    finally:
-        with _CoreShare.lock:
-            _CoreShare.holders -= 1
-            if _CoreShare.holders == 0:
-                torch.set_num_threads(_CoreShare.threads)
-
-
 @contextlib.contextmanager
 def inference(device: torch.device | None = None, *, half: bool = False) -> Iterator[None]:
     """No autograd (``torch.inference_mode``) and, with ``half`` on CUDA, fp16 autocast."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from talkinghead import media
+from talkinghead import media, runtime
 from talkinghead.commands.generate import ProgressBar
 from talkinghead.errors import InputError
 from talkinghead.pipeline import Pipeline, PipelineConfig, RequestOptions
@@ -192,7 +192,32 @@ def test_framing_and_size(pipeline, inputs, tmp_path, framing, size, expected):
         assert np.abs(clip.frames[0].astype(int) - first.astype(int)).mean() < 2.0  # encoding noise only
 
 
-def test_a_large_full_frame_is_encoded_for_speed(pipeline, inputs, tmp_path):
+def _threads_while_rendering(pipeline, monkeypatch) -> list[int]:
+    """Torch's thread count seen by each render call of ``pipeline``'s renderer, from now on."""
+    seen: list[int] = []
+    render = pipeline.renderer.render
+
+    def counting(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline.renderer, "render", counting)
+    return seen
+
+
+def test_each_request_sets_its_threads_count(pipeline, inputs, tmp_path, monkeypatch):
+    """Torch keeps its thread count per thread, and a server's worker threads serve many requests:
+    a count lowered in this thread (a past request's render) is set back when the next one starts."""
+    portrait, audio, style = inputs
+    preview = pipeline.analyse(portrait, style)
+    torch.set_num_threads(1)
+    rendering = _threads_while_rendering(pipeline, monkeypatch)
+    opts = RequestOptions(steps=0, framing="face", side_by_side=False)
+    pipeline.generate(portrait, audio, style, opts, workdir=tmp_path, preview=preview)
+    assert set(rendering) == {pipeline.cpu_threads}
+
+
+def test_a_large_full_frame_is_encoded_for_speed(pipeline, inputs, tmp_path, monkeypatch):
     """Past HEAVY_ENCODE_PX the result's encoder refines motion with one pass fewer; the side-by-side
     keeps the usual settings, and torch's threads are back as they were after the render."""
     import cv2
@@ -202,9 +227,14 @@ def test_a_large_full_frame_is_encoded_for_speed(pipeline, inputs, tmp_path):
     portrait, audio, style = inputs
     big = cv2.resize(media.load_image(portrait), (1600, 1600), interpolation=cv2.INTER_CUBIC)
     assert 1600 * 1600 > HEAVY_ENCODE_PX
-    threads = torch.get_num_threads()
-    res = pipeline.generate(big, audio, style, RequestOptions(steps=0, framing="full"), workdir=tmp_path)
-    assert torch.get_num_threads() == threads
+    preview = pipeline.analyse(big, style)  # the ISPs: rendered before the render pass
+    rendering = _threads_while_rendering(pipeline, monkeypatch)
+    res = pipeline.generate(
+        big, audio, style, RequestOptions(steps=0, framing="full"), workdir=tmp_path, preview=preview
+    )
+    fills_the_cores = pipeline.cpu_threads >= runtime.cpu_cores()
+    assert set(rendering) == {max(1, pipeline.cpu_threads - 1) if fills_the_cores else pipeline.cpu_threads}
+    assert torch.get_num_threads() == pipeline.cpu_threads
     assert media.load_video(res.video_path, with_audio=False, max_frames=1).size == (1600, 1600)
     assert b"subme=1 " in res.video_path.read_bytes()[:200_000]  # x264 writes its settings into the stream
     assert b"subme=2 " in res.side_by_side_path.read_bytes()[:200_000]

@@ -67,28 +67,6 @@ def test_cpu_threads_are_the_cores_up_to_a_cap(monkeypatch):
         runtime.cpu_threads(0)
 
 
-def test_leaving_a_core_counts_overlapping_blocks():
-    before = torch.get_num_threads()
-    torch.set_num_threads(3)
-    try:
-        with runtime.leave_a_core():
-            assert torch.get_num_threads() == 2
-            with runtime.leave_a_core():  # a second request's render, overlapping the first
-                assert torch.get_num_threads() == 2
-            assert torch.get_num_threads() == 2  # the first is still running
-            with runtime.leave_a_core(False):
-                assert torch.get_num_threads() == 2
-        assert torch.get_num_threads() == 3
-        with pytest.raises(RuntimeError), runtime.leave_a_core():
-            raise RuntimeError("a failed render")
-        assert torch.get_num_threads() == 3
-        torch.set_num_threads(1)
-        with runtime.leave_a_core():
-            assert torch.get_num_threads() == 1  # never below one
-    finally:
-        torch.set_num_threads(before)
-
-
 _FAULTS_SCRIPT = """
 import resource, sys
 import numpy as np
