@@ -355,6 +355,7 @@ class Pipeline:
         result_params = HEAVY_ENCODER_PARAMS if heavy else ENCODER_PARAMS
         with contextlib.ExitStack() as stack:
             stack.callback(self._use_cpu_threads)
+            stack.callback(runtime.release_freed_memory)  # after the writers close, even on a failure
             self._use_cpu_threads(leave_a_core=heavy)
             writer = stack.enter_context(media.VideoWriter(video_path, fps, x264_params=result_params, **encoder))
             side = (
@@ -374,7 +375,6 @@ class Pipeline:
 
             # Rendering (here) and compositing + encoding (the writer thread, the ffmpeg processes) overlap.
             media.write_in_background(crops, write)
-        runtime.release_freed_memory()
         timings["render_and_encode"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()

@@ -13,6 +13,7 @@ through here, so the rules are written once:
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -91,6 +92,7 @@ TRIM_THRESHOLD = 512 << 20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
 
 
+@functools.cache
 def _glibc():  # noqa: ANN202 - the C library, or None off glibc
     import ctypes
     import ctypes.util
