@@ -128,17 +128,17 @@ def zero_gpu(estimate: Callable[[inspect.BoundArguments], int]) -> Callable[[Cal
 # -- formatting ---------------------------------------------------------------------------------
 
 
-def reference_gallery(preview: StylePreview | GenerationResult) -> list[tuple[np.ndarray, str]]:
+def reference_gallery(preview: StylePreview | GenerationResult) -> list[tuple[str, str]]:
     out = []
     for ref in preview.references:
         flag = " ⚠ low confidence" if ref.low_confidence else ""
         caption = f"{ref.label} ({LABEL_HELP[ref.label]}) · t={ref.time:.2f}s · score {ref.score:.2f}{flag}"
-        out.append((ref.crop, caption))
+        out.append((cached_image(ref.crop), caption))
     return out
 
 
-def isp_gallery(preview: StylePreview | GenerationResult) -> list[tuple[np.ndarray, str]]:
-    return [(img, f"ISP {ref.label}") for img, ref in zip(preview.isps, preview.references)]
+def isp_gallery(preview: StylePreview | GenerationResult) -> list[tuple[str, str]]:
+    return [(cached_image(img), f"ISP {ref.label}") for img, ref in zip(preview.isps, preview.references)]
 
 
 METRICS_HEADERS = ["metric", "clip", "before", "after", "change"]
@@ -214,6 +214,34 @@ def hand_over(path: str | Path | None) -> str | None:
     from gradio.utils import get_upload_folder
 
     return save_file_to_cache(path, get_upload_folder())
+
+
+def cached_image(image: np.ndarray) -> str:
+    """An image (H, W, 3 uint8) as a WebP file in Gradio's cache, named by its content.
+
+    Gradio's own array-to-cache step rewrites that file in place each time, so when two requests
+    show the same image (the same style clip's references) one browser's download could read it
+    truncated. Here the file is written once, under a temporary name renamed into place."""
+    from gradio.processing_utils import encode_pil_to_bytes, hash_bytes
+    from gradio.utils import get_upload_folder
+    from PIL import Image
+
+    data = encode_pil_to_bytes(Image.fromarray(image), "webp")
+    folder = Path(get_upload_folder()) / hash_bytes(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "image.webp"
+    if path.exists():
+        os.utime(path)  # Gradio's ``delete_cache`` ages files by their time: this one is in use again
+        return str(path)
+    fd, staging = tempfile.mkstemp(dir=folder, prefix=".image.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(staging, path)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return str(path)
 
 
 def _status(renderer: str, warnings: list[str], extra: str = "") -> str:

@@ -697,6 +697,38 @@ def test_simultaneous_requests_match_sequential_ones(app: App, inputs, generated
     assert not list(app.temp_dir.glob("talkinghead-*"))
 
 
+def test_an_image_shown_to_two_requests_is_never_read_half_written(monkeypatch, tmp_path):
+    """Two requests with the same style clip show the same reference images. The file one browser
+    is downloading is not rewritten by the other request: every read while the second request
+    hands the image over returns it whole (Gradio's own array-to-cache step rewrote the file in
+    place, and about one read in 150 came back short)."""
+    import time
+
+    from app import cached_image
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    image = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    path = cached_image(image)
+    whole = Path(path).read_bytes()
+    assert cv2.imdecode(np.frombuffer(whole, np.uint8), cv2.IMREAD_COLOR).shape == image.shape
+
+    stop = time.monotonic() + 0.5
+    again: list[str] = []
+
+    def other_request() -> None:
+        while time.monotonic() < stop:
+            again.append(cached_image(image))
+
+    thread = threading.Thread(target=other_request)
+    thread.start()
+    reads = [Path(path).read_bytes() for _ in iter(lambda: time.monotonic() < stop, False)]
+    thread.join()
+    assert len(reads) > 1000 and len(again) > 10
+    assert set(again) == {path}
+    assert sum(r != whole for r in reads) == 0
+    assert [p.name for p in Path(path).parent.iterdir()] == ["image.webp"]  # no staging file left
+
+
 def test_pipeline_requests_in_parallel_threads(app: App, inputs, tmp_path):
     """The shared Pipeline itself, called from two threads at once, gives the sequential results."""
     from talkinghead.pipeline import RequestOptions
