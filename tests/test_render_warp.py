@@ -198,6 +198,54 @@ def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
     assert clamped.eye_open[0] == 1.0
 
 
+def test_a_turned_portrait_turns_less_out_of_the_picture(renderer, source, media_dir) -> None:
+    """A 2-D warp cannot show what a turn uncovers. The three-quarter painting, whose nose hides
+    its far cheek, may turn out of the picture's plane by a few degrees, the frontal example by
+    over ten; turns in the plane (roll) keep their own limit. Within the limits the warp does not
+    fold the face over itself (its map's Jacobian stays positive); without them, yaw or pitch of
+    12° fold the painting's nose over its cheek, and a tilt of 20° the top of the hair."""
+    import dataclasses
+
+    from scipy.spatial.transform import Rotation
+
+    from talkinghead.face import get_landmarker
+    from talkinghead.render.warp import turn_limit
+
+    image = media.load_image(media_dir / "portraits" / "lp_s10.jpg")
+    points = get_landmarker("mediapipe").detect(image).points
+    turned = renderer.prepare(image, points)
+    frontal_limit, turned_limit = (renderer._prepared(s).max_swing_deg for s in (source, turned))
+    assert frontal_limit >= 10.0 and turned_limit <= 4.0
+    assert turn_limit(turned, fold_ratio=0.0, ceiling=20.0) == 20.0
+
+    def folding(rend: WarpRenderer, src, turns: list[tuple[float, float, float]]) -> float:
+        """The most folded point of the warp (the least Jacobian determinant of its map) over
+        ``turns`` (yaw, pitch, roll in degrees from the portrait's), after clamping."""
+        sweep = FrameTargets.sweep(src, openings=np.zeros(len(turns)))
+        targets = dataclasses.replace(
+            sweep, rotation=np.stack([geometry.angles_to_rotation(*t) @ src.pose.rotation for t in turns])
+        )
+        clamped = rend.clamp_targets(src, targets)
+        for rotation, (_, _, tilt) in zip(clamped.rotation, turns):
+            rel = Rotation.from_matrix(rotation @ src.pose.rotation.T).as_quat()
+            roll = np.degrees(2 * np.arctan2(abs(rel[2]), rel[3]))  # the twist about the view axis
+            swing = np.degrees(2 * np.arccos(min(1.0, np.hypot(rel[2], rel[3]))))
+            assert roll == pytest.approx(min(abs(tilt), rend.config.max_roll_deg), abs=0.2)
+            assert swing <= rend._prepared(src).max_swing_deg + 1e-6
+        smap = rend.sample_map(src, clamped).numpy()
+        dx, dy = np.gradient(smap, axis=2), np.gradient(smap, axis=1)
+        return float((dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]).min())
+
+    turns = [(12, 0, 0), (-12, 0, 0), (0, 12, 0), (0, -12, 0)]
+    unlimited = WarpRenderer(config=WarpConfig(fold_ratio=0.0, max_roll_deg=20.0), device="cpu")
+    assert folding(renderer, source, turns) > 0.2
+    assert folding(renderer, turned, turns) > -0.3  # -0.1: a sliver at the nose's edge
+    assert folding(unlimited, turned, turns) < -1.0
+    tilts = [(0, 0, 20), (0, 0, -20)]
+    assert folding(renderer, source, tilts) > 0.1
+    assert folding(unlimited, source, tilts) < -0.2
+
+
 def green_reference(painter, source, opening: float, colour=(15, 80, 25)) -> ReferenceFrame:
     """A reference frame of ``source`` with its lips opened by ``opening``, its interior painted
     flat dark green (to tell a lent interior from a synthesised one)."""

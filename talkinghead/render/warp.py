@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.spatial.transform import Rotation
 
 from talkinghead import geometry, runtime
 from talkinghead.render import compose, eyes, flow, warp_mouth
@@ -45,8 +46,13 @@ class WarpConfig:
     mask_sigma: float = 0.6  # first_order: Gaussian mask width as a fraction of a point's nearest-neighbour gap
     support_margin: float = compose.SUPPORT_MARGIN  # the head's motion fades to zero over this distance outside it
     paste_feather: float = compose.PASTE_FEATHER  # paste-back seam width outside the support
-    max_rotation_deg: float = 20.0  # head rotation away from the portrait's, clamped beyond (a 2-D warp of
-    # a frontal photo cannot show more of a turn than this without smearing the far cheek)
+    max_rotation_deg: float = 20.0  # out-of-plane head turn (yaw, pitch) away from the portrait's, clamped
+    # beyond (a 2-D warp of a frontal photo cannot show more of a turn than this without smearing the far cheek)
+    max_roll_deg: float = 12.0  # in-plane head tilt away from the portrait's, clamped beyond (past 12–15° the
+    # top of the hair folds against the still picture above it)
+    fold_ratio: float = 0.4  # out-of-plane turns are further limited to where two neighbouring
+    # landmarks of the portrait come no closer than this fraction of their distance (:func:`turn_limit`):
+    # 12–16° for frontal photos, under 3° for a three-quarter painting whose nose hides its far cheek
     max_translation: float = 0.5  # head translation away from the portrait's, clamped beyond
     max_scale_change: float = 0.25  # relative head scale change, clamped beyond
     max_expression: float = 0.6  # a point's expression offset from the portrait's own, clamped beyond
@@ -60,6 +66,8 @@ class WarpConfig:
             raise ValueError(f"WarpConfig.method must be 'tps' or 'first_order', got {self.method!r}")
         if self.grid_step < 1 or self.batch_size < 1:
             raise ValueError("WarpConfig.grid_step and batch_size must be at least 1")
+        if not 0.0 <= self.fold_ratio < 1.0:
+            raise ValueError(f"WarpConfig.fold_ratio must be in [0, 1), got {self.fold_ratio}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class _Prepared:
     neighbours: torch.Tensor  # (68+L+V+A)×K nearest control points (first_order Jacobians)
     mouth: warp_mouth.MouthPlan  # what fills the lip gap (painted, lent or the portrait's own interior)
     lid: torch.Tensor  # 3, RGB of the upper-lid skin (eyes.lid_colour)
+    max_swing_deg: float  # out-of-plane head turn allowed for this portrait (turn_limit)
     paste: compose.PastePlan
     lattice: torch.Tensor  # 1×(gh·gw)×2 positions of every lattice node over the box, crop pixels
     up_y: torch.Tensor  # h×gh bilinear (align-corners) weights from lattice rows to the box's rows
@@ -153,6 +162,7 @@ class WarpRenderer:
             neighbours=torch.tensor(neighbours, dtype=torch.long, device=dev),
             mouth=warp_mouth.mouth_plan(source, dev, reuse_opening=cfg.mouth_reuse_opening),
             lid=torch.tensor(eyes.lid_colour(source.crop, source.landmarks), dtype=torch.float32, device=dev),
+            max_swing_deg=turn_limit(source, fold_ratio=cfg.fold_ratio, ceiling=cfg.max_rotation_deg),
             paste=compose.paste_plan(
                 source.image, source.transform, support, reach=cfg.grid_step, feather=cfg.paste_feather * iod
             ),  # also stored as the portrait's paste plan (compose.PASTE_KEY)
@@ -168,14 +178,16 @@ class WarpRenderer:
         """Validate targets and clamp them to what a 2-D warp can show.
 
         Raises ``ValueError`` for non-finite values or a collapsed face (a scale or a face spread
-        under a fifth of the portrait's). Clamps, per frame: head rotation to
-        ``max_rotation_deg`` from the portrait's, translation to ``max_translation``, scale to
+        under a fifth of the portrait's). Clamps, per frame: head rotation away from the portrait's
+        to ``max_roll_deg`` in the picture's plane and to the portrait's :func:`turn_limit` (at
+        most ``max_rotation_deg``) out of it, translation to ``max_translation``, scale to
         ``1 ± max_scale_change``, and each point's offset from the portrait's own canonical point
         to ``max_expression`` (far-out points are pulled back, not rejected); inner lips that
         cross (upper below lower) are set to meet, which a warp shows as closed lips instead of a
         fold.
         """
         cfg = self.config
+        swing = self._prepared(source).max_swing_deg
         arrays = {
             "canonical": targets.canonical,
             "rotation": targets.rotation,
@@ -206,7 +218,9 @@ class WarpRenderer:
             meet = 0.5 * (canonical[crossed, up, 1] + canonical[crossed, lo, 1])
             canonical[crossed, up, 1] = meet
             canonical[crossed, lo, 1] = meet
-        rotation = np.stack([_clamp_rotation(r, source.pose.rotation, cfg.max_rotation_deg) for r in targets.rotation])
+        rotation = np.stack(
+            [_clamp_rotation(r, source.pose.rotation, roll=cfg.max_roll_deg, swing=swing) for r in targets.rotation]
+        )
         shift = np.asarray(targets.translation, dtype=np.float64) - source.pose.translation
         limit = cfg.max_translation * s0
         shift *= np.minimum(1.0, limit / np.maximum(np.linalg.norm(shift, axis=-1, keepdims=True), 1e-12))
@@ -373,16 +387,54 @@ def _linear_upsampling(n_in: int, n_out: int) -> torch.Tensor:
     return w.float()
 
 
-def _clamp_rotation(rotation: np.ndarray, reference: np.ndarray, max_deg: float) -> np.ndarray:
-    """``rotation`` moved toward ``reference`` until their relative angle is at most ``max_deg``."""
-    r = np.asarray(rotation, dtype=np.float64)
-    rel = r @ reference.T
-    angle = np.arccos(np.clip((np.trace(rel) - 1.0) / 2.0, -1.0, 1.0))
-    limit = np.deg2rad(max_deg)
-    if angle <= limit:
-        return r
-    axis = np.array([rel[2, 1] - rel[1, 2], rel[0, 2] - rel[2, 0], rel[1, 0] - rel[0, 1]])
-    axis /= max(np.linalg.norm(axis), 1e-12)
-    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
-    clamped = np.eye(3) + np.sin(limit) * k + (1 - np.cos(limit)) * k @ k  # Rodrigues
-    return clamped @ reference
+def turn_limit(source: SourceFace, *, fold_ratio: float, ceiling: float, directions: int = 16) -> float:
+    """The largest out-of-plane head turn (degrees, up to ``ceiling``) that a 2-D warp of this portrait
+    can show: turning it about any axis in the picture's plane by that much brings no two
+    neighbouring landmarks (0.08–0.4 eye distances apart in the portrait) closer than
+    ``fold_ratio`` of their distance.
+
+    A 2-D warp cannot hide what a turn hides: where one part of the face passes in front of
+    another, it squeezes the pixels between them into a fold. On a frontal photo that starts at
+    12–16° (the far cheek); on a three-quarter view the nose already covers the far cheek and a
+    turn of a few degrees drags the nose across it."""
+    pts = source.landmarks[:, :2]
+    iod = float(np.linalg.norm(pts[45] - pts[36]))
+    gap = np.linalg.norm(pts[:, None] - pts[None], axis=-1)
+    i, j = np.nonzero(np.triu((gap > 0.08 * iod) & (gap < 0.4 * iod)))
+    gap = gap[i, j]
+    phi = np.linspace(0.0, 2 * np.pi, directions, endpoint=False)
+    axes = np.stack([np.cos(phi), np.sin(phi), np.zeros_like(phi)], 1)  # D×3, in the picture's plane
+
+    def folds(deg: np.ndarray) -> np.ndarray:  # D: whether turning by deg[d] about axes[d] folds
+        turn = Rotation.from_rotvec(axes * np.deg2rad(deg)[:, None]).as_matrix()  # D×3×3
+        turned = np.einsum("dij,nj->dni", turn @ source.pose.rotation, source.identity)
+        moved = np.linalg.norm(turned[:, i, :2] - turned[:, j, :2], axis=-1) * source.pose.scale
+        return (moved < fold_ratio * gap).any(-1)
+
+    lo, hi = np.zeros(directions), np.full(directions, float(ceiling))
+    if not folds(hi).any():
+        return float(ceiling)
+    for _ in range(12):  # bisection to ceiling / 4096
+        mid = 0.5 * (lo + hi)
+        bad = folds(mid)
+        hi, lo = np.where(bad, mid, hi), np.where(bad, lo, mid)
+    return float(lo.min())
+
+
+def _clamp_rotation(rotation: np.ndarray, reference: np.ndarray, *, roll: float, swing: float) -> np.ndarray:
+    """``rotation`` moved toward ``reference``: their relative rotation split into a turn in the
+    picture's plane (about the view axis, z) and a turn out of it (about an axis in the plane), the
+    first clamped to ``roll`` degrees, the second to ``swing``."""
+    rel = Rotation.from_matrix(np.asarray(rotation, dtype=np.float64) @ reference.T).as_quat()  # x, y, z, w
+    twist = np.array([0.0, 0.0, rel[2], rel[3]])
+    twist = twist / np.linalg.norm(twist) if np.linalg.norm(twist) > 1e-12 else np.array([0.0, 0.0, 0.0, 1.0])
+    in_plane = Rotation.from_quat(twist)
+    out_of_plane = Rotation.from_quat(rel) * in_plane.inv()  # rel = out_of_plane · in_plane
+    return (_shorten(out_of_plane, swing) * _shorten(in_plane, roll)).as_matrix() @ reference
+
+
+def _shorten(rotation: Rotation, max_deg: float) -> Rotation:
+    """The rotation about the same axis by at most ``max_deg``."""
+    vec = rotation.as_rotvec()
+    angle, limit = np.linalg.norm(vec), np.deg2rad(max_deg)
+    return rotation if angle <= limit else Rotation.from_rotvec(vec * (limit / angle))
