@@ -9,6 +9,8 @@ default), one request with 4 s of the example speech (``face`` framing, 10 trans
 * **identity distance** between the portrait and each ISP and open-mouth frame: the Euclidean
   distance of dlib's 128-d face embeddings (``face-recognition-models``' ResNet; < 0.6 is "the
   same person" by dlib's own threshold), each face located by our landmarks;
+  beside it, the same distance for the style clip's own person between its None reference and
+  its M / R / O references (how far these expressions move dlib's embedding on a real face);
 * **mouth sharpness**: CPBD (``talkinghead.metrics.cpbd``) of the mouth region of the open-mouth
   frames over that of the portrait's own crop (1 = as sharp as the photo);
 * **flicker outside the head**: the largest change between consecutive ``full``-framing frames
@@ -116,6 +118,13 @@ def one(pipeline, embed: FaceEmbedder, portrait: Path, clip: Path, audio: Path, 
     return {"portrait": portrait.stem, "clip": clip.stem, "identity": distances, "sharpness": sharp, "flicker": flicker}
 
 
+def clip_own_distances(pipeline, embed: FaceEmbedder, portrait: Path, clip: Path) -> list[float]:
+    """The style clip's own person: embedding distance from its None reference to M, R and O."""
+    refs = [r.to_render() for r in pipeline.analyse(portrait, clip).references]
+    none = embed(refs[0].crop, refs[0].landmarks)
+    return [float(np.linalg.norm(embed(r.crop, r.landmarks) - none)) for r in refs[1:]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("output", type=Path, metavar="OUT")
@@ -141,6 +150,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="talkinghead-realism-") as work:
         speech = media.load_audio(REPO / "examples" / "speech_en.wav")[: 4 * media.SAMPLE_RATE]
         audio = media.save_wav(Path(work) / "speech.wav", speech)
+        truth = {clip.stem: clip_own_distances(pipeline, embed, portraits[0], clip) for clip in clips}
+        for clip, d in truth.items():
+            print(f"{clip:<22} the clip's own face, None -> M / R / O: " + " / ".join(f"{x:.3f}" for x in d))
         for portrait in portraits:
             for clip in clips:
                 row = one(pipeline, embed, portrait, clip, audio, args.output)
@@ -150,8 +162,10 @@ def main() -> int:
                       f"mouth sharpness {np.mean(row['sharpness']):.2f}×  flicker {row['flicker']}", flush=True)
     identity = np.array([d for r in rows for d in r["identity"]])
     sharp = np.array([s for r in rows for s in r["sharpness"]])
+    own = np.array([d for r in rows for d in truth[r["clip"]]])
     print(f"\n{len(rows)} requests: identity distance mean {identity.mean():.3f}, max {identity.max():.3f} "
-          f"(< 0.6: same person for dlib); mouth sharpness {sharp.mean():.2f}× the portrait's "
+          f"(< 0.6: same person for dlib; the clips' own faces, None -> M / R / O, mean {own.mean():.3f}); "
+          f"mouth sharpness {sharp.mean():.2f}× the portrait's "
           f"(min {sharp.min():.2f}); flicker outside the head max {max(r['flicker'] for r in rows)}")
     print(f"contact sheets in {args.output}")
     return 0
