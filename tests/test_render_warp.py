@@ -134,6 +134,29 @@ def test_painted_interior_has_teeth_and_a_dark_cavity(painter, painted_source) -
     assert (red[:, 0] >= red[:, 1]).mean() > 0.9  # a reddish cavity, not a grey hole
 
 
+def test_lips_closed_over_teeth_meet_at_a_seam(renderer, source) -> None:
+    """The example smiles with its teeth. Closed by the targets, its lips meet at a shadowed seam,
+    as closed lips do, each lip sampled from its own lip, instead of merging into one pink smear
+    with the teeth squeezed in between (seam 12 grey levels under the lips before, against 58);
+    the lips keep the portrait's lip colour."""
+    from talkinghead.render.mouth import skin_and_lips
+
+    gap = float(geometry.mouth_features(source.landmarks).opening)
+    targets = FrameTargets.sweep(source, openings=np.array([-gap]))
+    frame = renderer.render(source, targets)[0].astype(np.float64)
+    lm = targets.landmarks[0, :, :2]
+    luma = frame @ np.array([0.299, 0.587, 0.114])
+    seam = int(round(0.5 * (lm[62, 1] + lm[66, 1])))
+    depths, middles = [], []
+    for x in np.linspace(lm[61, 0], lm[63, 0], 7).round().astype(int):
+        lips = luma[int(np.floor(lm[51, 1])) : int(np.ceil(lm[57, 1])) + 1, x]
+        depths.append(np.median(lips) - luma[seam - 2 : seam + 3, x].min())
+        middles.append(np.median(lips))
+    assert 30.0 <= np.mean(depths) <= 90.0, depths
+    _, lip_rgb = skin_and_lips(source.crop, source.landmarks)
+    assert np.median(middles) == pytest.approx(float(lip_rgb @ np.array([0.299, 0.587, 0.114])), rel=0.15)
+
+
 def test_blink_covers_the_eye_and_keeps_the_rest(renderer, source) -> None:
     import cv2
 

@@ -442,6 +442,64 @@ def rigid_interior(
     return rigid, inside, middle * grown, closing
 
 
+SEAM_WIDTH_PX = 1.2  # lip_seam: the shadow where closed lips meet, Gaussian width in crop pixels
+SEAM_DARKNESS = 0.5  # how far that shadow goes toward the lit cavity's colour
+UPPER_OUTER_CONTOUR = (48, 49, 50, 51, 52, 53, 54)
+LOWER_OUTER_CONTOUR = (48, 59, 58, 57, 56, 55, 54)
+
+
+def lip_bands(
+    origin: tuple[int, int], shape: tuple[int, int], target: torch.Tensor, source: torch.Tensor, *, feather: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each target lip sampled from the same lip of the source: a target pixel a fraction ``t`` of
+    the way across a lip (outer edge to inner edge), at position ``a`` along the mouth, takes the
+    source pixel at the same ``t`` and ``a`` of that lip (:func:`~talkinghead.render.contour.opening_frame`
+    of the band between the lip's two contours).
+
+    A smooth warp of lips closing over teeth squeezes the teeth into a pale seam between them;
+    mapped lip to lip, closed lips show only lip. ``shape``: (h, w) of the target pixels whose
+    top-left is ``origin``; ``target``: B×68×2, ``source``: 68×2 landmarks (crop pixels).
+    Returns the B×h×w×2 source pixels and the B×h×w coverage of the two lips (edges feathered
+    over ``feather`` pixels)."""
+    b = len(target)
+    query = pixel_grid(origin, shape, b, dtype=target.dtype, device=target.device)
+    src = source.unsqueeze(0).expand(b, -1, -1)
+    sample = query.clone()
+    cover = torch.zeros(query.shape[:3], dtype=target.dtype, device=target.device)
+    bands = ((UPPER_OUTER_CONTOUR, geometry.UPPER_INNER_CONTOUR), (geometry.LOWER_INNER_CONTOUR, LOWER_OUTER_CONTOUR))
+    for top, bottom in bands:
+        ft = opening_frame(target[:, top], target[:, bottom], query)
+        across = ((ft.v - ft.up) / (ft.lo - ft.up).clamp_min(1e-3)).clamp(0.0, 1.0)
+        fs = opening_frame(src[:, top], src[:, bottom], src[:, :1])
+        up_s, lo_s = fs.contours_at(ft.a)
+        inside = soft_inside(ft, feather)
+        sample = sample + inside.unsqueeze(-1) * (fs.to_pixels(ft.a, up_s + across * (lo_s - up_s)) - sample)
+        cover = torch.maximum(cover, inside)
+    return sample, cover
+
+
+def lip_seam(
+    frames: torch.Tensor,
+    origin: tuple[int, int],
+    landmarks: torch.Tensor,
+    colour: torch.Tensor,
+    strength: torch.Tensor,
+    *,
+    width: float = SEAM_WIDTH_PX,
+) -> torch.Tensor:
+    """``frames`` (B×3×h×w at ``origin``) with the shadowed line where closed lips meet: toward
+    ``colour`` (3) along the middle of the target's inner lips (``landmarks``: B×68×2), a Gaussian
+    ``width`` pixels wide, only where the lips are within a seam's width of each other, tapering
+    off toward the corners; ``strength``: B, per frame."""
+    b, _, h, w = frames.shape
+    fr = lip_frame(landmarks, pixel_grid(origin, (h, w), b, dtype=frames.dtype, device=frames.device))
+    middle = 0.5 * (fr.up + fr.lo)
+    meeting = (1.0 - (fr.lo - fr.up).clamp_min(0.0) / (2.0 * width)).clamp(0.0, 1.0)
+    ends = smoothstep(4.0 * fr.a) * smoothstep(4.0 * (1.0 - fr.a))
+    alpha = strength.view(b, 1, 1) * meeting * ends * torch.exp(-(((fr.v - middle) / width) ** 2))
+    return frames + alpha.unsqueeze(1) * (colour.view(1, 3, 1, 1) - frames)
+
+
 def reuse_interior(
     sample_map: torch.Tensor,
     origin: tuple[int, int],

@@ -176,11 +176,18 @@ def composite_mouth(
         resampled = F.grid_sample(
             crop.expand(b, -1, -1, -1), grid, mode=plan.resampling, padding_mode="border", align_corners=False
         )
-        # lips closing over the teeth show lip (the sealed crop), not teeth squeezed into the seam
+        # lips closing over the teeth show lip, not teeth squeezed into the seam: each lip is
+        # sampled from the portrait's same lip, in the sealed crop (the lip landmarks' inner edge
+        # often lies a pixel or two onto the teeth)
         gap = geometry.mouth_features(targets.landmarks).opening
         shut = np.clip((plan.opening - gap) / (0.5 * plan.opening), 0.0, 1.0)
         shut_t = torch.tensor(shut, dtype=torch.float32, device=device).view(-1, 1, 1)
-        closing = torch.maximum(closing, shut_t)
+        if bool((shut_t > 0).any()):
+            lip_map, on_lips = mouth.lip_bands(
+                (mx0, my0), region_map.shape[1:3], landmarks, source_landmarks, feather=feather
+            )
+            new_map = new_map + (shut_t * on_lips).unsqueeze(-1) * (lip_map - new_map)
+            closing = torch.maximum(closing, shut_t)
         cavity = cavity * (1.0 - shut_t)  # a closing mouth opens no new cavity
         if bool((closing > 0).any()):
             sealed = F.grid_sample(
@@ -200,6 +207,10 @@ def composite_mouth(
             where=cavity,
             grain=plan.grain_level * _moving_grain(plan, targets, source_landmarks, where),
         )
+        if shut.any():
+            painted = mouth.lip_seam(
+                painted, (mx0, my0), landmarks, plan.palette[1], mouth.SEAM_DARKNESS * shut_t.view(-1)
+            )
     region.copy_(painted)
 
 
