@@ -224,9 +224,10 @@ def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
 def test_a_turned_portrait_turns_less_out_of_the_picture(renderer, source, media_dir) -> None:
     """A 2-D warp cannot show what a turn uncovers. The three-quarter painting, whose nose hides
     its far cheek, may turn out of the picture's plane by a few degrees, the frontal example by
-    over ten; turns in the plane (roll) keep their own limit. Within the limits the warp does not
-    fold the face over itself (its map's Jacobian stays positive); without them, yaw or pitch of
-    12° fold the painting's nose over its cheek, and a tilt of 20° the top of the hair."""
+    over ten; turns in the plane (roll) keep their own limit, and both together are shortened
+    further. Within the limits the warp does not fold the face over itself (its map's Jacobian
+    stays positive); without them, yaw or pitch of 12° fold the painting's nose over its cheek,
+    and a tilt of 20°, or of 12° with a turn of 12°, the top of the hair."""
     import dataclasses
 
     from scipy.spatial.transform import Rotation
@@ -249,12 +250,14 @@ def test_a_turned_portrait_turns_less_out_of_the_picture(renderer, source, media
             sweep, rotation=np.stack([geometry.angles_to_rotation(*t) @ src.pose.rotation for t in turns])
         )
         clamped = rend.clamp_targets(src, targets)
-        for rotation, (_, _, tilt) in zip(clamped.rotation, turns):
+        limits = (rend._prepared(src).max_swing_deg, rend.config.max_roll_deg)
+        for rotation, (yaw, pitch, tilt) in zip(clamped.rotation, turns):
             rel = Rotation.from_matrix(rotation @ src.pose.rotation.T).as_quat()
             roll = np.degrees(2 * np.arctan2(abs(rel[2]), rel[3]))  # the twist about the view axis
             swing = np.degrees(2 * np.arccos(min(1.0, np.hypot(rel[2], rel[3]))))
-            assert roll == pytest.approx(min(abs(tilt), rend.config.max_roll_deg), abs=0.2)
-            assert swing <= rend._prepared(src).max_swing_deg + 1e-6
+            assert np.hypot(swing / limits[0], roll / limits[1]) <= 1.0 + 1e-6
+            if yaw == pitch == 0:  # a tilt alone comes through up to its limit
+                assert roll == pytest.approx(min(abs(tilt), limits[1]), abs=0.2)
         smap = rend.sample_map(src, clamped).numpy()
         dx, dy = np.gradient(smap, axis=2), np.gradient(smap, axis=1)
         return float((dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]).min())
@@ -267,6 +270,9 @@ def test_a_turned_portrait_turns_less_out_of_the_picture(renderer, source, media
     tilts = [(0, 0, 20), (0, 0, -20)]
     assert folding(renderer, source, tilts) > 0.1
     assert folding(unlimited, source, tilts) < -0.2
+    both = [(12, 0, 12), (-12, 0, -12), (0, -12, 12)]  # each within its limit, together past them
+    assert folding(renderer, source, both) > -0.05
+    assert folding(unlimited, source, both) < -0.3
 
 
 def green_reference(painter, source, opening: float, colour=(15, 80, 25)) -> ReferenceFrame:

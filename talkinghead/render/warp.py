@@ -423,18 +423,18 @@ def turn_limit(source: SourceFace, *, fold_ratio: float, ceiling: float, directi
 
 def _clamp_rotation(rotation: np.ndarray, reference: np.ndarray, *, roll: float, swing: float) -> np.ndarray:
     """``rotation`` moved toward ``reference``: their relative rotation split into a turn in the
-    picture's plane (about the view axis, z) and a turn out of it (about an axis in the plane), the
-    first clamped to ``roll`` degrees, the second to ``swing``."""
+    picture's plane (about the view axis, z) and a turn out of it (about an axis in the plane),
+    both shortened by one factor until ``(out/swing)² + (in/roll)² ≤ 1`` (degrees): each alone
+    up to its limit, less of each together (a tilted and turned head folds the top of the hair
+    before either limit)."""
     rel = Rotation.from_matrix(np.asarray(rotation, dtype=np.float64) @ reference.T).as_quat()  # x, y, z, w
     twist = np.array([0.0, 0.0, rel[2], rel[3]])
     twist = twist / np.linalg.norm(twist) if np.linalg.norm(twist) > 1e-12 else np.array([0.0, 0.0, 0.0, 1.0])
     in_plane = Rotation.from_quat(twist)
     out_of_plane = Rotation.from_quat(rel) * in_plane.inv()  # rel = out_of_plane · in_plane
-    return (_shorten(out_of_plane, swing) * _shorten(in_plane, roll)).as_matrix() @ reference
-
-
-def _shorten(rotation: Rotation, max_deg: float) -> Rotation:
-    """The rotation about the same axis by at most ``max_deg``."""
-    vec = rotation.as_rotvec()
-    angle, limit = np.linalg.norm(vec), np.deg2rad(max_deg)
-    return rotation if angle <= limit else Rotation.from_rotvec(vec * (limit / angle))
+    a, b = out_of_plane.as_rotvec(), in_plane.as_rotvec()
+    reach = np.hypot(np.linalg.norm(a) / max(np.deg2rad(swing), 1e-9), np.linalg.norm(b) / max(np.deg2rad(roll), 1e-9))
+    if reach <= 1.0:
+        return np.asarray(rotation, dtype=np.float64)
+    shortened = Rotation.from_rotvec(a / reach) * Rotation.from_rotvec(b / reach)
+    return shortened.as_matrix() @ reference
