@@ -172,6 +172,29 @@ def test_phi_s_is_canonical_style_motion_resampled(planted):
     assert planted.phi_s(12.5).shape == (38, 68, 3)
 
 
+def test_face_motion_that_follows_the_head_turn_is_not_expression():
+    """A landmarker's jaw contour slides as the head turns: planted here as a sideways shift of the
+    jaw points in step with the yaw (0.004 eye distances per degree, 0.06 at 15°). The analysed
+    expression keeps under a tenth of it, and the mouth's opening, which varies on its own, stays
+    as planted."""
+    rng = np.random.default_rng(3)
+    n = 150
+    yaw = 15.0 * np.sin(np.linspace(0.0, 6.0 * np.pi, n))
+    amounts = rng.uniform(0.0, 0.5, n)
+    frames = []
+    for y, amount in zip(yaw, amounts):
+        c = mouth_state("spread", amount) if amount > 0.05 else mouth_state("closed")
+        c[list(geometry.JAW), 0] += 0.004 * y
+        frames.append(pose(c + rng.normal(0, 0.002, c.shape), y, 0.0, 0.0))
+    track = analyse_track(tracked(np.array(frames)), FPS).track
+    jaw_x = track.expression[:, list(geometry.JAW), 0].mean(1)
+    leak = np.polyfit(track.angles[:, 0], jaw_x, 1)[0]  # eye distances per degree
+    assert abs(leak) < 0.0004, leak
+    planted = np.array([geometry.mouth_features(mouth_state("spread", a) if a > 0.05 else mouth_state("closed")).opening
+                        for a in amounts])
+    assert np.corrcoef(track.mouth[:, 0], planted)[0, 1] > 0.98
+
+
 def sway_track(seconds: float = 4.0) -> np.ndarray:
     t = np.arange(int(seconds * FPS)) / FPS
     c = mouth_state("closed")
