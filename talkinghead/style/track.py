@@ -127,8 +127,9 @@ def remove_pose_leak(canonical: np.ndarray, angles: np.ndarray, use: np.ndarray)
 
     A landmarker's 3-D points are not rigid as a head turns: the jaw contour slides along the
     silhouette and depth errors shift the nose and lips sideways, so the face with its pose
-    removed still moves with the pose (on clips with head turns, yaw and pitch explain 55–69 % of
-    the jaw contour's variance and 39–66 % of the nose's, against 5–18 % of the lips'). Left in,
+    removed still moves with the pose (on four real clips with head turns, yaw and pitch explain
+    55–69 % of the jaw contour's variance and 39–66 % of the nose's, against 9–46 % of the lips',
+    the most where the mouth opens as the head turns). Left in,
     that motion is expression: a turned portrait wearing it has its cheek pushed out by a tenth
     of an eye distance. Per coordinate, a least-squares fit on yaw, pitch and the lips' opening and
     width (mouth_features, which a singer's head motion may follow for real) over the frames ``use``
