@@ -217,31 +217,17 @@ def hand_over(path: str | Path | None) -> str | None:
 
 
 def cached_image(image: np.ndarray) -> str:
-    """An image (H, W, 3 uint8) as a WebP file in Gradio's cache, named by its content.
+    """An image (H, W, 3 uint8) as a WebP file handed to Gradio's cache (:func:`hand_over`).
 
-    Gradio's own array-to-cache step rewrites that file in place each time, so when two requests
-    show the same image (the same style clip's references) one browser's download could read it
-    truncated. Here the file is written once, under a temporary name renamed into place."""
-    from gradio.processing_utils import encode_pil_to_bytes, hash_bytes
-    from gradio.utils import get_upload_folder
+    Gradio's own array-to-cache step rewrites its content-named file in place each time, so when
+    two requests show the same image (the same style clip's references) one browser's download
+    could read it truncated; a handed-over file is written once and renamed into place."""
     from PIL import Image
 
-    data = encode_pil_to_bytes(Image.fromarray(image), "webp")
-    folder = Path(get_upload_folder()) / hash_bytes(data)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "image.webp"
-    if path.exists():
-        os.utime(path)  # Gradio's ``delete_cache`` ages files by their time: this one is in use again
-        return str(path)
-    fd, staging = tempfile.mkstemp(dir=folder, prefix=".image.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-    return str(path)
+    with tempfile.TemporaryDirectory(prefix="talkinghead-image-") as folder:
+        path = Path(folder) / "image.webp"
+        Image.fromarray(image).save(path, "webp")
+        return hand_over(path)
 
 
 def _status(renderer: str, warnings: list[str], extra: str = "") -> str:

@@ -218,9 +218,7 @@ class WarpRenderer:
             meet = 0.5 * (canonical[crossed, up, 1] + canonical[crossed, lo, 1])
             canonical[crossed, up, 1] = meet
             canonical[crossed, lo, 1] = meet
-        rotation = np.stack(
-            [_clamp_rotation(r, source.pose.rotation, roll=cfg.max_roll_deg, swing=swing) for r in targets.rotation]
-        )
+        rotation = _clamp_rotations(targets.rotation, source.pose.rotation, roll=cfg.max_roll_deg, swing=swing)
         shift = np.asarray(targets.translation, dtype=np.float64) - source.pose.translation
         limit = cfg.max_translation * s0
         shift *= np.minimum(1.0, limit / np.maximum(np.linalg.norm(shift, axis=-1, keepdims=True), 1e-12))
@@ -421,20 +419,23 @@ def turn_limit(source: SourceFace, *, fold_ratio: float, ceiling: float, directi
     return float(lo.min())
 
 
-def _clamp_rotation(rotation: np.ndarray, reference: np.ndarray, *, roll: float, swing: float) -> np.ndarray:
-    """``rotation`` moved toward ``reference``: their relative rotation split into a turn in the
-    picture's plane (about the view axis, z) and a turn out of it (about an axis in the plane),
-    both shortened by one factor until ``(out/swing)² + (in/roll)² ≤ 1`` (degrees): each alone
-    up to its limit, less of each together (a tilted and turned head folds the top of the hair
-    before either limit)."""
-    rel = Rotation.from_matrix(np.asarray(rotation, dtype=np.float64) @ reference.T).as_quat()  # x, y, z, w
-    twist = np.array([0.0, 0.0, rel[2], rel[3]])
-    twist = twist / np.linalg.norm(twist) if np.linalg.norm(twist) > 1e-12 else np.array([0.0, 0.0, 0.0, 1.0])
+def _clamp_rotations(rotations: np.ndarray, reference: np.ndarray, *, roll: float, swing: float) -> np.ndarray:
+    """``rotations`` (B×3×3) moved toward ``reference``: each relative rotation split into a turn in
+    the picture's plane (about the view axis, z) and a turn out of it (about an axis in the plane),
+    both shortened by one factor until ``(out/swing)² + (in/roll)² ≤ 1`` (degrees): each alone up
+    to its limit, less of each together (a tilted and turned head folds the top of the hair before
+    either limit). Rotations within the limits come back unchanged."""
+    rotations = np.asarray(rotations, dtype=np.float64)
+    rel = Rotation.from_matrix(rotations @ reference.T).as_quat()  # B×4: x, y, z, w
+    twist = np.zeros_like(rel)
+    twist[:, 2:] = rel[:, 2:]
+    norm = np.linalg.norm(twist, axis=1, keepdims=True)
+    twist = np.where(norm > 1e-12, twist / np.maximum(norm, 1e-12), [0.0, 0.0, 0.0, 1.0])
     in_plane = Rotation.from_quat(twist)
     out_of_plane = Rotation.from_quat(rel) * in_plane.inv()  # rel = out_of_plane · in_plane
     a, b = out_of_plane.as_rotvec(), in_plane.as_rotvec()
-    reach = np.hypot(np.linalg.norm(a) / max(np.deg2rad(swing), 1e-9), np.linalg.norm(b) / max(np.deg2rad(roll), 1e-9))
-    if reach <= 1.0:
-        return np.asarray(rotation, dtype=np.float64)
-    shortened = Rotation.from_rotvec(a / reach) * Rotation.from_rotvec(b / reach)
-    return shortened.as_matrix() @ reference
+    out_angle, in_angle = np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1)
+    reach = np.hypot(out_angle / max(np.deg2rad(swing), 1e-9), in_angle / max(np.deg2rad(roll), 1e-9))
+    shrink = np.maximum(reach, 1.0)[:, None]
+    shortened = (Rotation.from_rotvec(a / shrink) * Rotation.from_rotvec(b / shrink)).as_matrix() @ reference
+    return np.where((reach <= 1.0)[:, None, None], rotations, shortened)
