@@ -766,9 +766,11 @@ def test_pipeline_requests_in_parallel_threads(app: App, inputs, tmp_path):
 
 
 def test_queue_runs_four_at_once_and_holds_twelve(app: App, inputs, monkeypatch):
-    """Sixteen requests at once: four run, twelve wait with their place in the queue shown, the
+    """Four requests run at once and twelve more wait with their place in the queue shown; the
     seventeenth is refused as the queue is full. (The pipeline's analysis is held until the end
-    so that the queue fills.)"""
+    so that the queue fills. The first four are let start before the twelve are sent: the queue's
+    bound counts the requests not yet started, so sixteen sent in one burst may find all sixteen
+    still waiting.)"""
     import time
 
     from gradio_client.exceptions import AppError
@@ -788,7 +790,12 @@ def test_queue_runs_four_at_once_and_holds_twelve(app: App, inputs, monkeypatch)
     client = app.client()
     jobs = []
     try:
-        for _ in range(16):
+        for _ in range(4):
+            jobs.append(client.submit(*generate_args(inputs), api_name="/generate"))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(running) < 4:
+            time.sleep(0.1)
+        for _ in range(12):
             jobs.append(client.submit(*generate_args(inputs), api_name="/generate"))
 
         def states() -> tuple[list, list]:
