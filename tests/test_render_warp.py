@@ -315,6 +315,25 @@ def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_sou
     np.testing.assert_array_equal(light, own)
 
 
+def test_a_mouth_opened_past_its_donor_shows_no_line_across_the_new_cavity(painter, source, painted_source) -> None:
+    """A target opening much wider than the donor's gap: the donor's upper and lower parts move
+    with the lips and the cavity between them is painted. No light line (the edge of a tongue
+    drawn on the whole opening's floor, clipped by that band) crosses it: nothing inside the mouth
+    is lighter than the donor's interior or the painted cavity's own middle."""
+    import cv2
+
+    colour = (15, 80, 25)
+    targets, inside = inner_mouth(painted_source, 0.6)
+    frame = painter.render(painted_source, targets, [green_reference(painter, source, 0.15, colour)])[0]
+    pixels = frame.astype(np.float64)
+    luma = pixels @ [0.299, 0.587, 0.114]
+    band = inside & ~(pixels[..., 1] > pixels[..., 0] + 40)  # not the donor's green
+    middle = cv2.erode(band.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert middle.sum() > 1000  # the painted cavity is there, and wide
+    donor_luma = float(np.dot(colour, [0.299, 0.587, 0.114]))
+    assert luma[inside].max() <= max(donor_luma, luma[middle].max()) + 5.0
+
+
 @pytest.mark.parametrize("lent", [True, False])
 def test_a_new_interior_takes_the_portraits_grain(painter, source, painted_source, lent) -> None:
     """The same portrait with film grain: the donor's flat interior (or, with no donor, the painted

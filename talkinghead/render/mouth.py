@@ -303,6 +303,7 @@ def paint_mouth(
     feather: float,
     where: torch.Tensor | None = None,
     grain: torch.Tensor | None = None,
+    tongue: bool = True,
 ) -> torch.Tensor:
     """Blend the synthesised interior into ``frames`` (B×3×h×w, 0–255, top-left pixel at ``origin``).
 
@@ -311,7 +312,9 @@ def paint_mouth(
     inter-ocular distances in pixels; ``palette``: 5×3; ``strength``: B opacity of the interior
     (0 leaves the frame as is); ``where``: optional B×h×w coverage limiting the painted area;
     ``grain``: optional B×1×h×w luma texture (levels) laid over the painted interior, so it has
-    the photograph's or painting's grain rather than none.
+    the photograph's or painting's grain rather than none; ``tongue``: False when only the new
+    cavity between a real mouth's upper and lower parts is painted (the real floor is below it, and
+    a mound drawn on the opening's floor would show as a line across that band).
     """
     b, _, h, w = frames.shape
     fr = lip_frame(landmarks, pixel_grid(origin, (h, w), b, dtype=frames.dtype, device=frames.device))
@@ -333,13 +336,16 @@ def paint_mouth(
     colour = deep + (cavity - deep) * light.unsqueeze(1)
 
     # tongue: a rounded mound on the floor of the mouth, darker toward its back, a soft central groove
-    tongue_h = torch.minimum(0.42 * opening, 0.12 * unit)
-    tongue_top = fr.lo - tongue_h * (1.0 - (across / 0.85).square()).clamp_min(0.0).sqrt()
-    tongue = ((fr.v - tongue_top) / 1.2 + 0.5).clamp(0.0, 1.0) * (tongue_h > 1.0)
-    front = smoothstep((fr.v - tongue_top) / (0.6 * tongue_h + 1.0))
-    groove = 1.0 - 0.15 * front * torch.exp(-0.5 * (across * fr.length.view(b, 1, 1) / (0.03 * unit + 1.0)).square())
-    tongue_shade = (0.55 + 0.45 * front) * groove
-    colour = colour + tongue.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
+    if tongue:
+        tongue_h = torch.minimum(0.42 * opening, 0.12 * unit)
+        tongue_top = fr.lo - tongue_h * (1.0 - (across / 0.85).square()).clamp_min(0.0).sqrt()
+        mound = ((fr.v - tongue_top) / 1.2 + 0.5).clamp(0.0, 1.0) * (tongue_h > 1.0)
+        front = smoothstep((fr.v - tongue_top) / (0.6 * tongue_h + 1.0))
+        groove = 1.0 - 0.15 * front * torch.exp(
+            -0.5 * (across * fr.length.view(b, 1, 1) / (0.03 * unit + 1.0)).square()
+        )
+        tongue_shade = (0.55 + 0.45 * front) * groove
+        colour = colour + mound.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
 
     # ambient occlusion under the lips (the teeth below carry their own lip shadow)
     ao = (1.0 - 0.45 * torch.exp(-(fr.v - fr.up).clamp_min(0.0) / (0.02 * unit + 0.5))) * (

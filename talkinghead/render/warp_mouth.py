@@ -206,6 +206,7 @@ def composite_mouth(
             feather=feather,
             where=cavity,
             grain=plan.grain_level * _moving_grain(plan, targets, source_landmarks, where),
+            tongue=False,
         )
         if shut.any():
             painted = mouth.lip_seam(
@@ -254,7 +255,7 @@ def _donor_interior(
     )
     interior = mouth.paint_mouth(  # what opens beyond the donor's own gap: cavity, no teeth
         interior, origin, landmarks, None, iod, plan.palette, strength=torch.ones(b, device=lips.device),
-        feather=feather, where=cavity,
+        feather=feather, where=cavity, tongue=False,
     )
     interior = interior + donor.grain * grain
     alpha = (inside * strength.view(b, 1, 1)).unsqueeze(1)
