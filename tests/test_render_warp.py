@@ -315,23 +315,33 @@ def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_sou
     np.testing.assert_array_equal(light, own)
 
 
-def test_a_mouth_opened_past_its_donor_shows_no_line_across_the_new_cavity(painter, source, painted_source) -> None:
-    """A target opening much wider than the donor's gap: the donor's upper and lower parts move
-    with the lips and the cavity between them is painted. No light line (the edge of a tongue
-    drawn on the whole opening's floor, clipped by that band) crosses it: nothing inside the mouth
-    is lighter than the donor's interior or the painted cavity's own middle."""
-    import cv2
-
+def test_a_mouth_opened_past_its_donor_shows_a_tongue_not_a_line(painter, source, painted_source) -> None:
+    """A target opening wider than the donor's gap: the donor's upper and lower parts move with
+    the lips and the band of new cavity between them is painted. A thin band shows no tongue
+    (nothing inside the mouth lighter than the donor); a tall one shows a tongue resting on the
+    band's floor, as a mound many pixels tall, not the clipped edge of one drawn on the whole
+    opening's floor (a light line, 2 pixels tall)."""
     colour = (15, 80, 25)
+    donor = [green_reference(painter, source, 0.15, colour)]
+    luma_of = np.array([0.299, 0.587, 0.114])
+
+    targets, inside = inner_mouth(painted_source, 0.3)
+    frame = painter.render(painted_source, targets, donor)[0].astype(np.float64)
+    band = inside & ~(frame[..., 1] > frame[..., 0] + 40)  # not the donor's green
+    assert band.sum() > 50  # a thin band of new cavity
+    assert (frame @ luma_of)[inside].max() <= float(np.dot(colour, luma_of)) + 5.0
+
     targets, inside = inner_mouth(painted_source, 0.6)
-    frame = painter.render(painted_source, targets, [green_reference(painter, source, 0.15, colour)])[0]
-    pixels = frame.astype(np.float64)
-    luma = pixels @ [0.299, 0.587, 0.114]
-    band = inside & ~(pixels[..., 1] > pixels[..., 0] + 40)  # not the donor's green
-    middle = cv2.erode(band.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    assert middle.sum() > 1000  # the painted cavity is there, and wide
-    donor_luma = float(np.dot(colour, [0.299, 0.587, 0.114]))
-    assert luma[inside].max() <= max(donor_luma, luma[middle].max()) + 5.0
+    frame = painter.render(painted_source, targets, donor)[0].astype(np.float64)
+    band = inside & ~(frame[..., 1] > frame[..., 0] + 40)
+    lm = targets.landmarks[0]
+    x = int(round((lm[48, 0] + lm[54, 0]) / 2))  # the middle of the mouth
+    rows = np.nonzero(band[:, x])[0]
+    assert len(rows) > 30  # a tall band
+    luma = frame[rows, x] @ luma_of
+    tongue = np.nonzero(luma > luma.min() + 25.0)[0]
+    assert len(tongue) >= 8 and tongue[-1] >= len(rows) - 2  # tall, and down to the floor
+    assert np.array_equal(tongue, np.arange(tongue[0], tongue[-1] + 1))  # one mound
 
 
 @pytest.mark.parametrize("lent", [True, False])

@@ -31,6 +31,17 @@ ARCH_DEPTH = 1.2  # the arch curves back: z = ARCH_DEPTH·x² (inter-ocular unit
 BUCCAL_CORRIDOR = 0.2  # share of the mouth width at each corner where the teeth fade into the dark
 TEETH_HEIGHT = 0.1  # visible crown height of the upper incisors
 TEETH_OVERLAP = 0.03  # the upper incisal edge sits this far below the closed-lip line
+TONGUE_ROOM = 0.04  # a new cavity band shows a tongue from this height (inter-ocular units), fully from twice it
+
+
+@dataclass(frozen=True)
+class NewCavity:
+    """What opens between a real mouth's upper and lower parts when its lips part further than
+    its own gap (:func:`rigid_interior`); B×h×w each, v in the target's lip frame (pixels)."""
+
+    cover: torch.Tensor  # coverage, to be painted (cavity and tongue, no teeth)
+    top: torch.Tensor  # where the upper part (teeth) ends
+    floor: torch.Tensor  # where the lower part begins: the tongue rests here
 
 
 @dataclass(frozen=True)
@@ -301,26 +312,25 @@ def paint_mouth(
     *,
     strength: torch.Tensor,
     feather: float,
-    where: torch.Tensor | None = None,
+    cavity: NewCavity | None = None,
     grain: torch.Tensor | None = None,
-    tongue: bool = True,
 ) -> torch.Tensor:
     """Blend the synthesised interior into ``frames`` (B×3×h×w, 0–255, top-left pixel at ``origin``).
 
     ``landmarks``: B×68×2 target points (crop pixels); ``teeth``: B×T×2 posed :func:`teeth_line`
     points, or None to paint no teeth (the portrait's own are shown); ``iod``: B target
     inter-ocular distances in pixels; ``palette``: 5×3; ``strength``: B opacity of the interior
-    (0 leaves the frame as is); ``where``: optional B×h×w coverage limiting the painted area;
-    ``grain``: optional B×1×h×w luma texture (levels) laid over the painted interior, so it has
-    the photograph's or painting's grain rather than none; ``tongue``: False when only the new
-    cavity between a real mouth's upper and lower parts is painted (the real floor is below it, and
-    a mound drawn on the opening's floor would show as a line across that band).
+    (0 leaves the frame as is); ``cavity``: paint only this band between a real mouth's upper
+    and lower parts, its tongue resting on the band's floor (a mound on the whole opening's floor,
+    clipped by the band, would show as a line across it); ``grain``: optional B×1×h×w luma texture
+    (levels) laid over the painted interior, so it has the photograph's or painting's grain
+    rather than none.
     """
     b, _, h, w = frames.shape
     fr = lip_frame(landmarks, pixel_grid(origin, (h, w), b, dtype=frames.dtype, device=frames.device))
     alpha = soft_inside(fr, feather) * strength.view(b, 1, 1)  # B×h×w
-    if where is not None:
-        alpha = alpha * where
+    if cavity is not None:
+        alpha = alpha * cavity.cover
     if not bool((alpha > 0).any()):
         return frames
     unit = iod.view(b, 1, 1)
@@ -329,23 +339,25 @@ def paint_mouth(
     opening = gaps.norm(dim=-1).mean(-1).view(b, 1, 1)
     t = ((fr.v - fr.up) / gap.clamp_min(1.0)).clamp(0.0, 1.0)  # 0 at the upper lip, 1 at the lower
     across = 2.0 * fr.a - 1.0  # −1 … 1 corner to corner
-    deep, cavity, tongue_c, teeth_c, gum_c = (palette[i].view(1, 3, 1, 1) for i in range(5))
+    deep, lit, tongue_c, teeth_c, gum_c = (palette[i].view(1, 3, 1, 1) for i in range(5))
 
     # cavity: near black at the back and the top, a little light reaching the floor and the middle
     light = 0.12 + 0.88 * t.pow(1.5) * (1.0 - 0.7 * across.square()).clamp_min(0.0)
-    colour = deep + (cavity - deep) * light.unsqueeze(1)
+    colour = deep + (lit - deep) * light.unsqueeze(1)
 
     # tongue: a rounded mound on the floor of the mouth, darker toward its back, a soft central groove
-    if tongue:
-        tongue_h = torch.minimum(0.42 * opening, 0.12 * unit)
-        tongue_top = fr.lo - tongue_h * (1.0 - (across / 0.85).square()).clamp_min(0.0).sqrt()
-        mound = ((fr.v - tongue_top) / 1.2 + 0.5).clamp(0.0, 1.0) * (tongue_h > 1.0)
-        front = smoothstep((fr.v - tongue_top) / (0.6 * tongue_h + 1.0))
-        groove = 1.0 - 0.15 * front * torch.exp(
-            -0.5 * (across * fr.length.view(b, 1, 1) / (0.03 * unit + 1.0)).square()
-        )
-        tongue_shade = (0.55 + 0.45 * front) * groove
-        colour = colour + mound.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
+    tongue_h = torch.minimum(0.42 * opening, 0.12 * unit)
+    floor, shown = fr.lo, 1.0
+    if cavity is not None:  # a mound on the band's floor, only where the band has room for one
+        floor, room = cavity.floor, (cavity.floor - cavity.top).clamp_min(0.0)
+        tongue_h = torch.minimum(tongue_h, 0.5 * room)
+        shown = smoothstep((room - TONGUE_ROOM * unit) / (TONGUE_ROOM * unit))
+    tongue_top = floor - tongue_h * (1.0 - (across / 0.85).square()).clamp_min(0.0).sqrt()
+    tongue = ((fr.v - tongue_top) / 1.2 + 0.5).clamp(0.0, 1.0) * (tongue_h > 1.0) * shown
+    front = smoothstep((fr.v - tongue_top) / (0.6 * tongue_h + 1.0))
+    groove = 1.0 - 0.15 * front * torch.exp(-0.5 * (across * fr.length.view(b, 1, 1) / (0.03 * unit + 1.0)).square())
+    tongue_shade = (0.55 + 0.45 * front) * groove
+    colour = colour + tongue.unsqueeze(1) * (tongue_c * tongue_shade.unsqueeze(1) - colour)
 
     # ambient occlusion under the lips (the teeth below carry their own lip shadow)
     ao = (1.0 - 0.45 * torch.exp(-(fr.v - fr.up).clamp_min(0.0) / (0.02 * unit + 0.5))) * (
@@ -402,7 +414,7 @@ def rigid_interior(
     *,
     split: float,
     feather: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, torch.Tensor, NewCavity, torch.Tensor]:
     """Where each target pixel inside the target's inner lips finds a source mouth's interior, teeth
     kept rigid: the part of the source's opening above ``split`` (a fraction of its lip gap,
     :func:`teeth_split`) follows the upper lip and the rest the lower lip, both unscaled but for
@@ -410,9 +422,9 @@ def rigid_interior(
     less than the source, the interior is squeezed instead. ``shape``: (h, w) of the target
     pixels whose top-left is ``origin``; ``target``: B×68×2, ``source``: 68×2 landmarks (pixels).
 
-    Returns the B×h×w×2 source pixels, the B×h×w coverage of the target's opening, the coverage
-    of the new cavity (to be painted, without teeth) and the share of lips closing over the teeth
-    (0 at the source's own gap, 1 from half of it down).
+    Returns the B×h×w×2 source pixels, the B×h×w coverage of the target's opening, the new
+    cavity (:class:`NewCavity`, to be painted without teeth) and the share of lips closing over
+    the teeth (0 at the source's own gap, 1 from half of it down).
     """
     b = len(target)
     ft = lip_frame(target, pixel_grid(origin, shape, b, dtype=target.dtype, device=target.device))
@@ -445,7 +457,8 @@ def rigid_interior(
     # nearly closed target leaves between wavy lips)
     grown = ((gap_t - gap_s - 2.0 * k) / (2.0 * f * k)).clamp(0.0, 1.0)
     closing = inside * ((gap_s - gap_t) / (0.5 * gap_s).clamp_min(1e-3)).clamp(0.0, 1.0)
-    return rigid, inside, middle * grown, closing
+    cavity = NewCavity(cover=middle * grown, top=ft.up + top_part / k, floor=ft.lo - bottom_part / k)
+    return rigid, inside, cavity, closing
 
 
 SEAM_WIDTH_PX = 1.2  # lip_seam: the shadow where closed lips meet, Gaussian width in crop pixels
@@ -514,13 +527,13 @@ def reuse_interior(
     *,
     split: float,
     feather: float,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, NewCavity, torch.Tensor]:
     """For a portrait whose own mouth is open: its teeth move with the lips instead of stretching
     (:func:`rigid_interior` of its own mouth). ``sample_map``: B×h×w×2 source pixels for the
     target pixels whose top-left is ``origin``; ``target``: B×68×2, ``source``: 68×2 landmarks
     (crop pixels).
 
-    Returns the new map, the B×h×w coverage of the new cavity (to be painted, without teeth) and
+    Returns the new map, the new cavity (:class:`NewCavity`, to be painted without teeth) and
     the B×h×w share of lips closing over the teeth, where lip (the sealed crop) is to be shown
     instead of squeezed teeth.
     """

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -188,7 +188,7 @@ def composite_mouth(
             )
             new_map = new_map + (shut_t * on_lips).unsqueeze(-1) * (lip_map - new_map)
             closing = torch.maximum(closing, shut_t)
-        cavity = cavity * (1.0 - shut_t)  # a closing mouth opens no new cavity
+        cavity = replace(cavity, cover=cavity.cover * (1.0 - shut_t))  # a closing mouth opens none
         if bool((closing > 0).any()):
             sealed = F.grid_sample(
                 plan.sealed.expand(b, -1, -1, -1), grid, mode=plan.resampling, padding_mode="border",
@@ -204,9 +204,8 @@ def composite_mouth(
             plan.palette,
             strength=torch.ones(b, device=device),
             feather=feather,
-            where=cavity,
+            cavity=cavity,
             grain=plan.grain_level * _moving_grain(plan, targets, source_landmarks, where),
-            tongue=False,
         )
         if shut.any():
             painted = mouth.lip_seam(
@@ -255,7 +254,7 @@ def _donor_interior(
     )
     interior = mouth.paint_mouth(  # what opens beyond the donor's own gap: cavity, no teeth
         interior, origin, landmarks, None, iod, plan.palette, strength=torch.ones(b, device=lips.device),
-        feather=feather, where=cavity, tongue=False,
+        feather=feather, cavity=cavity,
     )
     interior = interior + donor.grain * grain
     alpha = (inside * strength.view(b, 1, 1)).unsqueeze(1)
