@@ -13,9 +13,9 @@ from talkinghead.style.config import StyleConfig
 class BlinkStats:
     """Blink events detected in the clip."""
 
-    events: list[tuple[float, float]]  # (start_s, end_s) of each blink
+    events: list[tuple[float, float]]  # (start_s, end_s) of each blink, where it is past half closed
     rate_per_min: float  # blinks per minute over the analysed duration (0 when none)
-    mean_duration_s: float  # mean event length (config default when none)
+    mean_duration_s: float  # mean event length, past half closed (config default when none)
     duration_s: float  # analysed duration the rate refers to
 
 
@@ -65,8 +65,12 @@ def detect_blinks(eye_open: np.ndarray, found: np.ndarray, fps: float, config: S
     )
 
 
+HALF_CLOSED_SHARE = 0.5  # the share of a blink_profile during which the eyes are past half closed
+
+
 def blink_profile(n: int) -> np.ndarray:
-    """Eye openness over one blink of ``n`` frames: a fast close (40 %) and slower reopening."""
+    """Eye openness over one blink of ``n`` frames: a fast close (40 %) and slower reopening, past
+    half closed from 20 % to 70 % of it (:data:`HALF_CLOSED_SHARE`)."""
     if n <= 0:
         return np.ones(0)
     t = (np.arange(n) + 0.5) / n
@@ -78,7 +82,8 @@ def blink_profile(n: int) -> np.ndarray:
 def blink_schedule(
     stats: BlinkStats, n_frames: int, fps: float, *, seed: int, enabled: bool, config: StyleConfig
 ) -> np.ndarray:
-    """``n_frames`` eye openness in [0, 1] with blinks at the clip's rate and duration.
+    """``n_frames`` eye openness in [0, 1] with blinks at the clip's rate and duration (each
+    blink as long past half closed as the clip's are, as :func:`detect_blinks` measures both).
 
     Intervals are drawn from a gamma distribution (shape 3: more regular than Poisson, as real
     blinking is) with the clip's mean interval; clips with no blink use ``default_blink_rate``.
@@ -92,7 +97,8 @@ def blink_schedule(
     rate = stats.rate_per_min if stats.events else config.default_blink_rate
     rate = float(np.clip(rate, 4.0, 45.0))
     mean_interval = 60.0 / rate
-    length = max(2, int(round(float(np.clip(stats.mean_duration_s, 0.1, 0.5)) * fps)))
+    half_closed = float(np.clip(stats.mean_duration_s, 0.05, 0.25))
+    length = max(2, int(round(half_closed / HALF_CLOSED_SHARE * fps)))
     rng = np.random.default_rng(seed)
     shape = 3.0
     t = rng.uniform(0.3, 1.0) * mean_interval  # first blink not at frame 0

@@ -41,7 +41,7 @@ class StyleConfig:
     blink_prominence: float = 0.3  # ... and rises back by at least this much on both sides
     blink_max_s: float = 0.5  # wider dips (at half depth) are not blinks (eyes shut on purpose)
     default_blink_rate: float = 17.0  # blinks per minute when the clip shows none (adult resting rate)
-    default_blink_s: float = 0.22  # blink duration (seconds) when the clip shows none
+    default_blink_s: float = 0.12  # how long a blink is past half closed (s) when the clip shows none
 
     def __post_init__(self) -> None:
         if not self.max_seconds > 0:
