@@ -315,6 +315,24 @@ def test_an_open_reference_lends_its_mouth_interior(painter, source, painted_sou
     np.testing.assert_array_equal(light, own)
 
 
+def test_a_reference_seen_from_the_side_lends_no_mouth(painter, source, painted_source) -> None:
+    """An open reference whose face is turned 30° away (its mouth foreshortened, mostly lip) lends
+    nothing: the synthesised interior is shown. Turned 15°, it still lends."""
+    from dataclasses import replace as replaced
+
+    targets, inside = inner_mouth(painted_source, 0.3)
+    own = painter.render(painted_source, targets)[0]
+    front = green_reference(painter, source, 0.35)
+
+    def turned(yaw: float) -> ReferenceFrame:
+        pose = replaced(front.pose, rotation=geometry.angles_to_rotation(yaw, 0.0, 0.0) @ front.pose.rotation)
+        return replaced(front, pose=pose)
+
+    np.testing.assert_array_equal(painter.render(painted_source, targets, [turned(30.0)])[0], own)
+    lent = painter.render(painted_source, targets, [turned(15.0)])[0][inside].astype(float)
+    assert (lent[:, 1] > lent[:, 0] + 40).mean() > 0.8
+
+
 def test_a_mouth_opened_past_its_donor_shows_a_tongue_not_a_line(painter, source, painted_source) -> None:
     """A target opening wider than the donor's gap: the donor's upper and lower parts move with
     the lips and the band of new cavity between them is painted. A thin band shows no tongue

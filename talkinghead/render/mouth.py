@@ -151,6 +151,7 @@ def mouth_palette(crop: np.ndarray, landmarks: np.ndarray) -> MouthPalette:
 
 
 DONOR_MIN_OPENING = 0.15  # a reference frame's lip gap (inter-ocular units) that shows enough interior to lend
+DONOR_MAX_TURN_DEG = 20.0  # … and its face's largest yaw or pitch: a mouth seen from the side shows mostly lip
 CAVITY_DARKNESS = 0.5  # a lent gap's darkest tenth is under this share of the skin's luma (shows_cavity)
 
 
@@ -182,10 +183,17 @@ def mouth_donor(
 ) -> MouthDonor | None:
     """The widest open of ``references`` (:class:`~talkinghead.render.base.ReferenceFrame`) as a
     donor for the portrait (``crop``, ``landmarks``: its crop and crop pixels), or None when none
-    opens by :data:`DONOR_MIN_OPENING` and shows the inside of a mouth (:func:`shows_cavity`)."""
+    opens by :data:`DONOR_MIN_OPENING`, faces the camera within :data:`DONOR_MAX_TURN_DEG` and shows
+    the inside of a mouth (:func:`shows_cavity`)."""
     refs = references or []
     openings = [(float(geometry.mouth_features(r.landmarks).opening), i) for i, r in enumerate(refs)]
-    lenders = [(o, i) for o, i in openings if o >= DONOR_MIN_OPENING and shows_cavity(refs[i].crop, refs[i].landmarks)]
+    lenders = [
+        (o, i)
+        for o, i in openings
+        if o >= DONOR_MIN_OPENING
+        and max(abs(a) for a in refs[i].pose.angles()[:2]) <= DONOR_MAX_TURN_DEG
+        and shows_cavity(refs[i].crop, refs[i].landmarks)
+    ]
     if not lenders:
         return None
     ref = refs[max(lenders)[1]]

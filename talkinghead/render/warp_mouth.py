@@ -84,7 +84,10 @@ def cached_donor(
     the same references."""
     if not references:
         return None
-    key = tuple((r.label, r.landmarks.tobytes(), zlib.crc32(np.ascontiguousarray(r.crop))) for r in references)
+    key = tuple(
+        (r.label, r.landmarks.tobytes(), r.pose.rotation.tobytes(), zlib.crc32(np.ascontiguousarray(r.crop)))
+        for r in references
+    )
     cached = source.cache.get(DONOR_KEY)
     if cached is None or cached[0] != key or cached[1] != device:
         donor = mouth.mouth_donor(references, source.crop, source.landmarks, device)
