@@ -614,6 +614,62 @@ def test_the_pictures_edge_stays_where_it_is(renderer, portrait) -> None:
     assert np.abs(frame.astype(np.int16) - top_cut.crop)[compose.head_support(top_cut) > 0.99].mean() > 2.0
 
 
+def test_a_far_head_slide_levels_off_before_the_background_folds(renderer, source) -> None:
+    """The head slides over a background the warp can only stretch (the head's motion fades out
+    just beyond it). A slight slide comes through nearly whole; a far one levels off under
+    ``max_translation`` where the warp's map does not fold (its least Jacobian determinant stays
+    positive). Half an eye distance, the earlier limit, folds it (at the top of the hair)."""
+    import dataclasses
+
+    def slid(rend: WarpRenderer, amount: float) -> tuple[np.ndarray, float]:
+        shifts = amount * np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, -1.0, 0.0]])
+        sweep = FrameTargets.sweep(source, openings=np.zeros(4))
+        targets = dataclasses.replace(sweep, translation=sweep.translation + shifts * source.pose.scale)
+        clamped = rend.clamp_targets(source, targets)
+        length = np.linalg.norm(clamped.translation - source.pose.translation, axis=-1) / source.pose.scale
+        smap = rend.sample_map(source, clamped).numpy()
+        dx, dy = np.gradient(smap, axis=2), np.gradient(smap, axis=1)
+        return length, float((dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]).min())
+
+    length, _ = slid(renderer, 0.05)
+    assert (length >= 0.95 * 0.05).all()
+    length, least = slid(renderer, 0.6)
+    assert (length < renderer.config.max_translation).all() and least > 0.05
+    _, least = slid(WarpRenderer(config=WarpConfig(max_translation=0.5), device="cpu"), 0.6)
+    assert least < -0.5
+
+
+def test_a_plain_margin_around_the_picture_stays_out_of_it(renderer, portrait) -> None:
+    """A photo inside a white margin (a scan's border) is a picture whose edge is the margin's:
+    a head sliding sideways stretches the picture's own background, and no margin white is pulled
+    into it (treated as picture, 8000-9000 white pixels are). A plain backdrop that meets the head
+    is not a margin."""
+    import cv2
+
+    image, points = portrait
+    cut = int(points[:, 0].min() - 0.2 * np.ptp(points[:, 0]))  # the picture ends left of the head
+    pad = 60
+    picture = np.minimum(image[:, cut:], 235)  # nothing in the picture as white as the margin
+    framed = np.full((picture.shape[0], picture.shape[1] + pad, 3), 255, np.uint8)
+    framed[:, pad:] = picture
+    assert compose.picture_box(framed) == (pad, 0, framed.shape[1], framed.shape[0])
+    source = renderer.prepare(framed, points + np.array([pad - cut, 0.0, 0.0]))
+    margin = np.zeros(framed.shape[:2], np.uint8)
+    margin[:, :pad] = 1
+    in_margin = cv2.warpAffine(margin, source.transform, (source.size,) * 2, flags=cv2.INTER_NEAREST) > 0
+    for dx in (-80.0, 80.0):
+        targets = FrameTargets.still(source, source.identity[None])
+        targets.translation[:, 0] += dx
+        frame = renderer.render(source, targets)[0]
+        assert np.abs(frame.astype(np.int16) - source.crop)[compose.head_support(source) > 0.99].mean() > 2.0
+        assert not (frame.min(-1) >= 245)[~in_margin].any()
+
+    backdrop = np.full((200, 300, 3), 128, np.uint8)
+    yy, xx = np.mgrid[:200, :300]
+    backdrop[(xx - 150) ** 2 + (yy - 100) ** 2 < 60**2] = (200, 150, 120)  # a head in front of it
+    assert compose.picture_box(backdrop) == (0, 0, 300, 200)
+
+
 def test_a_head_reaching_past_the_crop_joins_the_portrait_without_a_seam(renderer, portrait) -> None:
     image, points = portrait
     pad = 200  # stripes all around: the picture goes on well past the crop's edges

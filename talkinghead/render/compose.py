@@ -21,6 +21,9 @@ SUPPORT_MARGIN = 0.45  # default fade of the head's support, inter-ocular units
 JAW_ROOM = 0.45  # how far below the jaw line the head's support reaches, inter-ocular units
 PASTE_FEATHER = 0.12  # default paste-back seam width outside the support, inter-ocular units
 EDGE_FADE = 0.4  # the head's motion fades to 0 over this distance inside the picture's and crop's edges, i.o.
+MARGIN_TOLERANCE = 8.0  # grey levels: a plain margin's lines hold one colour within this …
+MARGIN_SHARE = 0.98  # … over this share of their pixels
+MARGIN_MAX = 0.4  # a margin covers at most this share of the image's width or height
 
 
 def support_mask(outline: np.ndarray, size: int, margin: float) -> np.ndarray:
@@ -49,17 +52,45 @@ def head_support(source: SourceFace, margin: float = SUPPORT_MARGIN) -> np.ndarr
     return support * edge_fade(source, EDGE_FADE * iod)
 
 
+def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of the picture inside a plain margin (a scan's white border, a letterbox's
+    black bars): the lines at each edge of one colour (within :data:`MARGIN_TOLERANCE` over
+    :data:`MARGIN_SHARE` of them, up to :data:`MARGIN_MAX` of the image) are left out when the
+    next line differs from them over at least half its length (the picture's straight edge, not a
+    plain backdrop meeting a head). The whole image when it has none."""
+    grey = np.asarray(image, dtype=np.float32)
+    grey = grey.mean(-1) if grey.ndim == 3 else grey
+    h, w = grey.shape
+
+    def plain_lines(lines: np.ndarray) -> int:  # how many of these lines, from the first, are margin
+        colour = float(np.median(lines[0]))
+        off = np.abs(lines[: int(MARGIN_MAX * len(lines))] - colour) > MARGIN_TOLERANCE
+        plain = off.mean(1) <= 1.0 - MARGIN_SHARE
+        n = int(np.argmin(plain)) if not plain.all() else 0
+        # the picture starts at a straight edge; a plain backdrop ends where a head or a shoulder
+        # begins to cross it
+        return n if off[n].mean() >= 0.5 else 0
+
+    x0, x1 = plain_lines(grey.T), w - plain_lines(grey.T[::-1])
+    y0, y1 = plain_lines(grey), h - plain_lines(grey[::-1])
+    return x0, y0, x1, y1
+
+
 def edge_fade(source: SourceFace, width: float) -> np.ndarray:
-    """``S×S`` float32 in [0, 1]: 0 outside the portrait's picture and on the edges of the
-    picture and of the crop, rising smoothly to 1 over ``width`` crop pixels inside them. What
-    lies at an edge stays where it is: a head near the picture's edge squeezes or stretches
-    there instead of pulling in what lies outside it, and a head that reaches past the crop
-    joins the still portrait around the pasted crop without a seam."""
+    """``S×S`` float32 in [0, 1]: 0 outside the portrait's picture (:func:`picture_box`) and on the
+    edges of the picture and of the crop, rising smoothly to 1 over ``width`` crop pixels inside
+    them. What lies at an edge stays where it is: a head near the picture's edge squeezes or
+    stretches there instead of pulling in what lies outside it (or a margin around it), and a
+    head that reaches past the crop joins the still portrait around the pasted crop without a
+    seam."""
     import cv2
 
     h, w = source.image.shape[:2]
+    x0, y0, x1, y1 = picture_box(source.image)
+    picture = np.zeros((h, w), np.uint8)
+    picture[y0:y1, x0:x1] = 1
     size = (source.size, source.size)
-    inside = cv2.warpAffine(np.ones((h, w), np.uint8), source.transform, size, flags=cv2.INTER_NEAREST, borderValue=0)
+    inside = cv2.warpAffine(picture, source.transform, size, flags=cv2.INTER_NEAREST, borderValue=0)
     framed = cv2.copyMakeBorder(inside, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the crop's edge counts too
     dist = cv2.distanceTransform(framed, cv2.DIST_L2, 5)[1:-1, 1:-1]
     x = np.clip(dist / max(width, 1e-6), 0.0, 1.0)

@@ -53,7 +53,7 @@ class WarpConfig:
     fold_ratio: float = 0.4  # out-of-plane turns are further limited to where two neighbouring
     # landmarks of the portrait come no closer than this fraction of their distance (:func:`turn_limit`):
     # 12–16° for frontal photos, under 3° for a three-quarter painting whose nose hides its far cheek
-    max_translation: float = 0.5  # head translation away from the portrait's, clamped beyond
+    max_translation: float = 0.2  # head translation away from the portrait's levels off toward this (i.o.)
     max_scale_change: float = 0.25  # relative head scale change, clamped beyond
     max_expression: float = 0.6  # a point's expression offset from the portrait's own, clamped beyond
     mouth_reuse_opening: float = 0.05  # portrait lip gap above which its own mouth interior is reused
@@ -180,7 +180,9 @@ class WarpRenderer:
         Raises ``ValueError`` for non-finite values or a collapsed face (a scale or a face spread
         under a fifth of the portrait's). Clamps, per frame: head rotation away from the portrait's
         to ``max_roll_deg`` in the picture's plane and to the portrait's :func:`turn_limit` (at
-        most ``max_rotation_deg``) out of it, translation to ``max_translation``, scale to
+        most ``max_rotation_deg``) out of it, translation softly to ``max_translation`` (the head
+        slides over a background the warp can only stretch: its motion fades out over
+        ``support_margin`` beyond the head), scale to
         ``1 ± max_scale_change``, and each point's offset from the portrait's own canonical point
         to ``max_expression`` (far-out points are pulled back, not rejected); inner lips that
         cross (upper below lower) are set to meet, which a warp shows as closed lips instead of a
@@ -221,7 +223,8 @@ class WarpRenderer:
         rotation = _clamp_rotations(targets.rotation, source.pose.rotation, roll=cfg.max_roll_deg, swing=swing)
         shift = np.asarray(targets.translation, dtype=np.float64) - source.pose.translation
         limit = cfg.max_translation * s0
-        shift *= np.minimum(1.0, limit / np.maximum(np.linalg.norm(shift, axis=-1, keepdims=True), 1e-12))
+        length = np.maximum(np.linalg.norm(shift, axis=-1, keepdims=True), 1e-12)
+        shift *= limit * np.tanh(length / limit) / length  # slight slides as they are, far ones level off
         return FrameTargets(
             canonical=canonical,
             rotation=rotation,
