@@ -78,12 +78,13 @@ def one(pipeline, embed: FaceEmbedder, portrait: Path, clip: Path, audio: Path, 
     pre = pipeline.analyse(portrait, clip)
     source = pre.source
     targets = res.targets
-    opening = geometry.mouth_features(targets.landmarks).opening
+    drawn = pipeline.renderer.clamp_targets(source, targets).landmarks  # where the frames show the face
+    opening = geometry.mouth_features(drawn).opening
     wide = np.sort(np.argsort(opening)[-3:])
     own = embed(source.crop, source.landmarks)
     isp_points = [source.landmarks] * 4  # ISPs keep the portrait's place; the dlib fit refines the shape
     distances = [float(np.linalg.norm(embed(img, pts) - own)) for img, pts in zip(res.isps, isp_points)]
-    distances += [float(np.linalg.norm(embed(frames[i], targets.landmarks[i]) - own)) for i in wide]
+    distances += [float(np.linalg.norm(embed(frames[i], drawn[i]) - own)) for i in wide]
     size = source.size
 
     def mouth_cpbd(image: np.ndarray, points: np.ndarray) -> float:
@@ -91,7 +92,7 @@ def one(pipeline, embed: FaceEmbedder, portrait: Path, clip: Path, audio: Path, 
         return metrics.cpbd(image[y0:y1, x0:x1])
 
     sharp_own = mouth_cpbd(source.crop, source.landmarks)
-    sharp = [mouth_cpbd(frames[i], targets.landmarks[i]) / max(sharp_own, 1e-6) for i in wide]
+    sharp = [mouth_cpbd(frames[i], drawn[i]) / max(sharp_own, 1e-6) for i in wide]
 
     # Flicker: raw full-framing frames of the first second, compared where the paste cannot reach.
     raw = pipeline.renderer.render(source, targets[: min(25, len(targets))])
@@ -108,7 +109,7 @@ def one(pipeline, embed: FaceEmbedder, portrait: Path, clip: Path, audio: Path, 
 
     tiles = [(source.crop, source.landmarks, "portrait")]
     tiles += [(img, source.landmarks, f"ISP {r.label}") for img, r in zip(res.isps, res.references)]
-    tiles += [(frames[i], targets.landmarks[i], f"frame {i}") for i in wide]
+    tiles += [(frames[i], drawn[i], f"frame {i}") for i in wide]
     columns = []
     for image, points, label in tiles:
         top = cv2.resize(image, (256, 256), interpolation=cv2.INTER_AREA)
