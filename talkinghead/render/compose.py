@@ -64,7 +64,7 @@ def picture_box(image: np.ndarray) -> tuple[int, int, int, int]:
 
     def plain_lines(lines: np.ndarray) -> int:  # how many of these lines, from the first, are margin
         colour = float(np.median(lines[0]))
-        off = np.abs(lines[: int(MARGIN_MAX * len(lines))] - colour) > MARGIN_TOLERANCE
+        off = np.abs(lines[: max(1, int(MARGIN_MAX * len(lines)))] - colour) > MARGIN_TOLERANCE
         plain = off.mean(1) <= 1.0 - MARGIN_SHARE
         n = int(np.argmin(plain)) if not plain.all() else 0
         # the picture starts at a straight edge; a plain backdrop ends where a head or a shoulder
