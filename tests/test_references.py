@@ -256,7 +256,7 @@ def test_scheduled_blinks_last_as_long_as_the_clips(rate, half_closed, fps):
     """The schedule's blinks, measured by the same detector as the clip's, are as long past half
     closed as the clip's (within a frame) and come at its rate; a clip's blink of 0.15 s must not
     come out as one of 0.08 s."""
-    from talkinghead.style.blinks import BlinkStats, blink_schedule, detect_blinks
+    from talkinghead.style.blinks import HALF_CLOSED_RANGE_S, BlinkStats, blink_schedule, detect_blinks
     from talkinghead.style.config import StyleConfig
 
     config = StyleConfig()
@@ -264,7 +264,7 @@ def test_scheduled_blinks_last_as_long_as_the_clips(rate, half_closed, fps):
     clip = BlinkStats(events=events, rate_per_min=rate, mean_duration_s=half_closed, duration_s=60.0)
     sched = blink_schedule(clip, int(600 * fps), fps, seed=3, enabled=True, config=config)
     back = detect_blinks(sched[:, None], np.ones(len(sched), bool), fps, config)
-    expected = min(half_closed, 0.25)  # longer closures are clamped
+    expected = min(half_closed, HALF_CLOSED_RANGE_S[1])  # longer closures are clamped
     assert back.mean_duration_s == pytest.approx(expected, abs=1.0 / fps)
     assert back.rate_per_min == pytest.approx(rate, rel=0.15)
 

@@ -221,6 +221,13 @@ def test_degenerate_targets_raise_or_clamp(renderer, source) -> None:
     assert clamped.eye_open[0] == 1.0
 
 
+def least_jacobian(smap: np.ndarray) -> float:
+    """The least Jacobian determinant of a B×h×w×2 backward map: under 1 the source is stretched,
+    under 0 the warp folds it over itself."""
+    dx, dy = np.gradient(smap, axis=2), np.gradient(smap, axis=1)
+    return float((dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]).min())
+
+
 def test_a_turned_portrait_turns_less_out_of_the_picture(renderer, source, media_dir) -> None:
     """A 2-D warp cannot show what a turn uncovers. The three-quarter painting, whose nose hides
     its far cheek, may turn out of the picture's plane by a few degrees, the frontal example by
@@ -258,9 +265,7 @@ def test_a_turned_portrait_turns_less_out_of_the_picture(renderer, source, media
             assert np.hypot(swing / limits[0], roll / limits[1]) <= 1.0 + 1e-6
             if yaw == pitch == 0:  # a tilt alone comes through up to its limit
                 assert roll == pytest.approx(min(abs(tilt), limits[1]), abs=0.2)
-        smap = rend.sample_map(src, clamped).numpy()
-        dx, dy = np.gradient(smap, axis=2), np.gradient(smap, axis=1)
-        return float((dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]).min())
+        return least_jacobian(rend.sample_map(src, clamped).numpy())
 
     turns = [(12, 0, 0), (-12, 0, 0), (0, 12, 0), (0, -12, 0)]
     unlimited = WarpRenderer(config=WarpConfig(fold_ratio=0.0, max_roll_deg=20.0), device="cpu")
@@ -627,9 +632,7 @@ def test_a_far_head_slide_levels_off_before_the_background_folds(renderer, sourc
         targets = dataclasses.replace(sweep, translation=sweep.translation + shifts * source.pose.scale)
         clamped = rend.clamp_targets(source, targets)
         length = np.linalg.norm(clamped.translation - source.pose.translation, axis=-1) / source.pose.scale
-        smap = rend.sample_map(source, clamped).numpy()
-        dx, dy = np.gradient(smap, axis=2), np.gradient(smap, axis=1)
-        return length, float((dx[..., 0] * dy[..., 1] - dx[..., 1] * dy[..., 0]).min())
+        return length, least_jacobian(rend.sample_map(source, clamped).numpy())
 
     length, _ = slid(renderer, 0.05)
     assert (length >= 0.95 * 0.05).all()

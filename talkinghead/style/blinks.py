@@ -66,6 +66,7 @@ def detect_blinks(eye_open: np.ndarray, found: np.ndarray, fps: float, config: S
 
 
 HALF_CLOSED_SHARE = 0.5  # the share of a blink_profile during which the eyes are past half closed
+HALF_CLOSED_RANGE_S = (0.05, 0.25)  # a scheduled blink lasts this long past half closed, at least and at most
 
 
 def blink_profile(n: int) -> np.ndarray:
@@ -97,7 +98,7 @@ def blink_schedule(
     rate = stats.rate_per_min if stats.events else config.default_blink_rate
     rate = float(np.clip(rate, 4.0, 45.0))
     mean_interval = 60.0 / rate
-    half_closed = float(np.clip(stats.mean_duration_s, 0.05, 0.25))
+    half_closed = float(np.clip(stats.mean_duration_s, *HALF_CLOSED_RANGE_S))
     length = max(2, int(round(half_closed / HALF_CLOSED_SHARE * fps)))
     rng = np.random.default_rng(seed)
     shape = 3.0
